@@ -38,10 +38,12 @@ PROGS     := $(notdir $(wildcard cmd/*))
 BINS      := $(PROGS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
+TOOL_SRCS := $(sort $(wildcard test/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:test/tools/%.c=$(BUILD)/tools/%)
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all check deps unit bats fuzz fuzz-smoke bench run install clean
+.PHONY: all check deps unit tools bats fuzz bench run install clean
 .DEFAULT_GOAL := all
 
 all: $(BINS)
@@ -66,6 +68,11 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(BUILD)/test/unit/unit.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Test and benchmark tools (data generators); never installed.
+$(BUILD)/tools/%: $(BUILD)/test/tools/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Fuzz targets need clang's libFuzzer; they link the library sources directly
 # so that everything is instrumented.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -I. $(PKG_CFLAGS) \
@@ -84,15 +91,16 @@ deps:
 	fi
 
 unit: $(UNIT_BINS)
+tools: $(TOOL_BINS)
 bats: $(BINS)
 fuzz: $(FUZZ_BINS)
 
 # check runs everything through test/run-tests, which prints the one-line summary.
 check: deps
-	@$(MAKE) --no-print-directory all unit fuzz
+	@$(MAKE) --no-print-directory all unit tools fuzz
 	@BUILD=$(BUILD) test/run-tests $(UNIT_BINS)
 
-bench: deps all
+bench: deps all tools
 	@BUILD=$(BUILD) contrib/bench/bench-blocks
 
 run: deps all
