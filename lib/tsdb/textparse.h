@@ -28,6 +28,12 @@ struct text_sample {
 	struct labels	labels;	/* sorted by name; strings valid until the next line */
 	int64_t		t;	/* ms */
 	uint64_t	v;	/* float64 bits */
+	/*
+	 * 1 when the line's series text is byte for byte the previous sample
+	 * line's: the labels are then the previous sample's (same pointers),
+	 * so a caller may reuse what it looked up for them.
+	 */
+	int		same_series;
 };
 
 struct text_parser {
@@ -38,6 +44,13 @@ struct text_parser {
 	struct buf	 scratch;	/* unescaped label values */
 	struct label	*lv;
 	size_t		 lcap;
+	/* the previous sample's series text; lv points into it or scratch */
+	struct buf	 prev;
+	size_t		 prev_name;	/* OpenMetrics: metric name length in prev */
+	size_t		 prev_nl;	/* labels of the previous sample, in lv */
+	int		 has_prev;
+	int		 skip_nul;	/* the lexer eats NULs that start this line */
+	int		 eof_tail;	/* a NUL-only line followed # EOF */
 };
 
 /* A first line that starts with '{' is the dump format; anything else is OpenMetrics. */

@@ -1,0 +1,399 @@
+#include <stdint.h>
+#include <string.h>
+
+#include "lib/tsdb/xor.h"
+
+/*
+ * The most bytes one append can add: 147 bits of a sample plus the empty
+ * trailing byte, plus 8 because put_bits stores whole 64-bit words.
+ */
+#define XOR_APPEND_MAX	40
+
+static void	put_bits(struct xor_chunk *, uint64_t, unsigned);
+static void	put_tail_quirk(struct xor_chunk *, unsigned);
+static void	put_uvarint_bytes(struct xor_chunk *, uint64_t);
+static void	put_value(struct xor_chunk *, uint64_t);
+static uint64_t	load_be64(const uint8_t *);
+static uint64_t	peek64(const struct xor_iter *);
+static size_t	bits_left(const struct xor_iter *);
+static int	read_bits(struct xor_iter *, unsigned, uint64_t *);
+static int	read_uvarint(struct xor_iter *, uint64_t *);
+static int	read_value(struct xor_iter *);
+static int	read_dod(struct xor_iter *, int64_t *);
+
+void
+xor_chunk_init(struct xor_chunk *c)
+{
+	memset(c, 0, sizeof(*c));
+	xor_chunk_reset(c);
+}
+
+void
+xor_chunk_reset(struct xor_chunk *c)
+{
+	buf_reset(&c->b);
+	buf_reserve(&c->b, 128);
+	c->b.p[0] = 0;
+	c->b.p[1] = 0;
+	c->b.len = 2;
+	c->bits_free = 0;
+	c->n = 0;
+	c->t = 0;
+	c->tdelta = 0;
+	c->v = 0;
+	c->lead = 0xff;
+	c->trail = 0;
+}
+
+void
+xor_chunk_free(struct xor_chunk *c)
+{
+	buf_free(&c->b);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Append the low n bits of u (1 <= n <= 64), most significant first, as a
+ * plain bit stream: the partial last byte is filled, then the rest is stored
+ * as one big-endian word whose unused low bytes are zero.
+ */
+static inline void
+put_bits(struct xor_chunk *c, uint64_t u, unsigned n)
+{
+	uint8_t *p = c->b.p;
+	size_t len = c->b.len;
+	unsigned nfree = c->bits_free;
+	uint64_t v = n == 64 ? u : u << (64 - n);
+
+	if (nfree > 0) {
+		unsigned k = nfree < n ? nfree : n;
+
+		p[len - 1] |= (uint8_t)((v >> (64 - k)) << (nfree - k));
+		v <<= k;
+		n -= k;
+		nfree -= k;
+	}
+	if (n > 0) {
+		be64_put(p + len, v);
+		len += (n + 7) / 8;
+		nfree = (8 - (n & 7)) & 7;
+	}
+	c->b.len = len;
+	c->bits_free = (uint8_t)nfree;
+}
+
+/*
+ * Go's bstream writes whole bytes by appending a fresh byte each time, so a
+ * writeBits of a multiple of 8 bits that ends byte-aligned leaves an empty
+ * byte behind (§5.1). Call after the last write of an append.
+ */
+static inline void
+put_tail_quirk(struct xor_chunk *c, unsigned n)
+{
+	if (n >= 8 && (n & 7) == 0 && c->bits_free == 0) {
+		c->b.p[c->b.len++] = 0;
+		c->bits_free = 8;
+	}
+}
+
+static void
+put_uvarint_bytes(struct xor_chunk *c, uint64_t u)
+{
+	uint8_t tmp[10];
+	size_t k = uvarint_put(tmp, u);
+
+	for (size_t i = 0; i < k; i++)
+		put_bits(c, tmp[i], 8);
+	put_tail_quirk(c, 8);
+}
+
+static inline void
+put_value(struct xor_chunk *c, uint64_t v)
+{
+	uint64_t x = v ^ c->v;
+	unsigned lz, tz, sig;
+
+	if (x == 0) {
+		put_bits(c, 0, 1);
+		return;
+	}
+	lz = (unsigned)__builtin_clzll(x);
+	tz = (unsigned)__builtin_ctzll(x);
+	if (lz >= 32)
+		lz = 31;
+	if (c->lead != 0xff && lz >= c->lead && tz >= c->trail) {
+		sig = 64 - c->lead - c->trail;
+		if (sig <= 62)
+			put_bits(c, (uint64_t)0x2 << sig | x >> c->trail, sig + 2);
+		else {
+			put_bits(c, 0x2, 2);
+			put_bits(c, x >> c->trail, sig);
+		}
+		put_tail_quirk(c, sig);
+		return;
+	}
+	c->lead = (uint8_t)lz;
+	c->trail = (uint8_t)tz;
+	sig = 64 - lz - tz;
+	put_bits(c, (uint64_t)0x3 << 11 | (uint64_t)lz << 6 | (sig & 0x3f), 13);
+	put_bits(c, x >> tz, sig);
+	put_tail_quirk(c, sig);
+}
+
+void
+xor_chunk_append(struct xor_chunk *c, int64_t t, uint64_t v)
+{
+	uint64_t tdelta = 0;
+
+	buf_reserve(&c->b, XOR_APPEND_MAX);
+	if (c->n == 0) {
+		put_uvarint_bytes(c, (uint64_t)t << 1 ^ (uint64_t)(t >> 63));
+		put_bits(c, v, 64);
+		put_tail_quirk(c, 64);
+	} else if (c->n == 1) {
+		tdelta = (uint64_t)t - (uint64_t)c->t;
+		put_uvarint_bytes(c, tdelta);
+		put_value(c, v);
+	} else {
+		int64_t dod;
+
+		tdelta = (uint64_t)t - (uint64_t)c->t;
+		dod = (int64_t)(tdelta - (uint64_t)c->tdelta);
+		/* Bucket bounds are asymmetric: -(2^(N-1)-1) ... 2^(N-1). */
+		if (dod == 0)
+			put_bits(c, 0, 1);
+		else if (dod >= -8191 && dod <= 8192)
+			put_bits(c, (uint64_t)0x2 << 14 | ((uint64_t)dod & 0x3fff), 16);
+		else if (dod >= -65535 && dod <= 65536)
+			put_bits(c, (uint64_t)0x6 << 17 | ((uint64_t)dod & 0x1ffff), 20);
+		else if (dod >= -524287 && dod <= 524288)
+			put_bits(c, (uint64_t)0xe << 20 | ((uint64_t)dod & 0xfffff), 24);
+		else {
+			put_bits(c, 0xf, 4);
+			put_bits(c, (uint64_t)dod, 64);
+			put_tail_quirk(c, 64);
+		}
+		put_value(c, v);
+	}
+	c->t = t;
+	c->v = v;
+	c->tdelta = (int64_t)tdelta;
+	c->n++;
+	c->b.p[0] = (uint8_t)(c->n >> 8);
+	c->b.p[1] = (uint8_t)c->n;
+}
+
+uint16_t
+xor_count(const uint8_t *data, size_t len)
+{
+	if (len < 2)
+		return 0;
+	return (uint16_t)(data[0] << 8 | data[1]);
+}
+
+void
+xor_iter_init(struct xor_iter *it, const uint8_t *data, size_t len)
+{
+	memset(it, 0, sizeof(*it));
+	it->p = data;
+	it->len = len;
+	it->bitpos = 16;
+	/* Shorter than the count field: not a chunk at all. */
+	if (len < 2)
+		it->err = 1;
+	else
+		it->total = xor_count(data, len);
+}
+
+static inline uint64_t
+load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* The 64 bits from bitpos on; bits past the end read as zero. */
+static inline uint64_t
+peek64(const struct xor_iter *it)
+{
+	size_t byte = it->bitpos >> 3;
+	unsigned off = it->bitpos & 7;
+	uint8_t tmp[9];
+	const uint8_t *q;
+	uint64_t w;
+
+	if (byte + 9 <= it->len)
+		q = it->p + byte;
+	else {
+		memset(tmp, 0, sizeof(tmp));
+		if (byte < it->len)
+			memcpy(tmp, it->p + byte, it->len - byte);
+		q = tmp;
+	}
+	w = load_be64(q);
+	if (off != 0)
+		w = w << off | q[8] >> (8 - off);
+	return w;
+}
+
+static inline size_t
+bits_left(const struct xor_iter *it)
+{
+	return it->len * 8 - it->bitpos;
+}
+
+/* Read n bits (1 <= n <= 64); -1 if the stream has fewer. */
+static inline int
+read_bits(struct xor_iter *it, unsigned n, uint64_t *out)
+{
+	uint64_t w;
+
+	if (n > bits_left(it))
+		return -1;
+	w = peek64(it);
+	*out = n == 64 ? w : w >> (64 - n);
+	it->bitpos += n;
+	return 0;
+}
+
+/* The uvarints of the first two samples are always byte-aligned. */
+static int
+read_uvarint(struct xor_iter *it, uint64_t *u)
+{
+	size_t byte = it->bitpos >> 3, k;
+
+	if ((it->bitpos & 7) != 0 || byte >= it->len)
+		return -1;
+	if ((k = uvarint_get(it->p + byte, it->len - byte, u)) == 0)
+		return -1;
+	it->bitpos += k * 8;
+	return 0;
+}
+
+static inline int
+read_value(struct xor_iter *it)
+{
+	size_t left = bits_left(it);
+	uint64_t w, payload;
+	unsigned lead, sig, trail;
+
+	if (left < 1)
+		return -1;
+	w = peek64(it);
+	if ((w >> 63) == 0) {
+		it->bitpos++;
+		return 0;
+	}
+	if (left < 2)
+		return -1;
+	if ((w >> 62 & 1) == 0) {
+		lead = it->lead;
+		trail = it->trail;
+		sig = 64 - lead - trail;
+		it->bitpos += 2;
+	} else {
+		if (left < 13)
+			return -1;
+		lead = (unsigned)(w >> 57) & 0x1f;
+		sig = (unsigned)(w >> 51) & 0x3f;
+		if (sig == 0)
+			sig = 64;
+		/* A window wider than 64 bits only comes from corrupt data. */
+		if (lead + sig > 64)
+			return -1;
+		trail = 64 - lead - sig;
+		it->lead = (uint8_t)lead;
+		it->trail = (uint8_t)trail;
+		it->bitpos += 13;
+	}
+	if (read_bits(it, sig, &payload) == -1)
+		return -1;
+	it->v ^= payload << trail;
+	return 0;
+}
+
+static inline int
+read_dod(struct xor_iter *it, int64_t *dod)
+{
+	size_t left = bits_left(it);
+	uint64_t w, bits;
+	unsigned used, sz;
+
+	if (left < 1)
+		return -1;
+	w = peek64(it);
+	if ((w >> 63) == 0) {
+		it->bitpos++;
+		*dod = 0;
+		return 0;
+	}
+	if ((w >> 62 & 1) == 0) {
+		used = 2;
+		sz = 14;
+	} else if ((w >> 61 & 1) == 0) {
+		used = 3;
+		sz = 17;
+	} else if ((w >> 60 & 1) == 0) {
+		used = 4;
+		sz = 20;
+	} else {
+		if (left < 4)
+			return -1;
+		it->bitpos += 4;
+		if (read_bits(it, 64, &bits) == -1)
+			return -1;
+		*dod = (int64_t)bits;
+		return 0;
+	}
+	if (left < used + sz)
+		return -1;
+	bits = w << used >> (64 - sz);
+	if (bits > (uint64_t)1 << (sz - 1))
+		bits -= (uint64_t)1 << sz;
+	it->bitpos += used + sz;
+	*dod = (int64_t)bits;
+	return 0;
+}
+
+int
+xor_iter_next(struct xor_iter *it, int64_t *t, uint64_t *v)
+{
+	uint64_t u;
+	int64_t dod;
+
+	if (it->err)
+		return -1;
+	if (it->read == it->total)
+		return 0;
+	if (it->read == 0) {
+		if (read_uvarint(it, &u) == -1 || read_bits(it, 64, &it->v) == -1)
+			goto corrupt;
+		it->t = (int64_t)(u >> 1 ^ -(u & 1));
+	} else if (it->read == 1) {
+		if (read_uvarint(it, &u) == -1)
+			goto corrupt;
+		it->tdelta = (int64_t)u;
+		it->t = (int64_t)((uint64_t)it->t + u);
+		if (read_value(it) == -1)
+			goto corrupt;
+	} else {
+		if (read_dod(it, &dod) == -1)
+			goto corrupt;
+		it->tdelta = (int64_t)((uint64_t)it->tdelta + (uint64_t)dod);
+		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+		if (read_value(it) == -1)
+			goto corrupt;
+	}
+	it->read++;
+	*t = it->t;
+	*v = it->v;
+	return 1;
+corrupt:
+	it->err = 1;
+	return -1;
+}
