@@ -7,6 +7,13 @@
  * every symbol, and the postings offset table as sorted arrays. Postings
  * lists and series entries are checked (bounds, CRC, contents) every time
  * they are read. No byte outside [p, p + len) is ever read.
+ *
+ * No byte of the file goes unchecked, so that any corrupted byte becomes an
+ * error: the sections must tile the file exactly, the legacy label indices
+ * and label offset table (which no query needs) are checked at open, and
+ * the zero padding is checked at open (before the first series, label index
+ * and postings list) or with the entry it follows (after each series and
+ * each postings list).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +37,7 @@ struct pentry {
 	struct str	name;
 	struct str	value;
 	uint64_t	off;		/* of the list's len field */
+	uint64_t	end;		/* where the next list (or section) starts */
 };
 
 struct index_reader {
@@ -51,13 +59,22 @@ struct index_reader {
 	size_t		 nnames;
 };
 
+static uint64_t	align_up(uint64_t, uint64_t);
+static int	zeros(const struct index_reader *, uint64_t, uint64_t);
 static int	str_order(struct str, struct str);
 static int	pentry_cmp(const void *, const void *);
 static int	read_toc(struct index_reader *, struct err *);
 static int	read_section(const struct index_reader *, uint64_t, uint64_t,
 		    const char *, struct decbuf *, struct err *);
+static int	read_whole_section(const struct index_reader *, uint64_t, uint64_t,
+		    const char *, struct decbuf *, struct err *);
 static int	read_symbols(struct index_reader *, struct err *);
+static int	check_series_start(const struct index_reader *, struct err *);
+static int	read_label_indices(const struct index_reader *, struct err *);
+static int	read_label_index(const struct index_reader *, uint32_t, uint64_t,
+		    uint64_t, uint64_t *, struct err *);
 static int	read_postings_table(struct index_reader *, struct err *);
+static int	place_postings(struct index_reader *, struct err *);
 static int	sort_postings_table(struct index_reader *, struct err *);
 static void	build_names(struct index_reader *);
 static struct str sym_at(const struct index_reader *, size_t);
@@ -67,6 +84,22 @@ static int	read_postings_at(struct index_reader *, const struct pentry *,
 static int	series_fail(struct index_series *, struct err *, uint32_t, const char *);
 static int	decode_series(struct index_reader *, uint32_t, const uint8_t *, size_t,
 		    struct index_series *, struct err *);
+
+static uint64_t
+align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+/* Whether padding p[from, to) is all zero; the caller keeps it in the file. */
+static int
+zeros(const struct index_reader *r, uint64_t from, uint64_t to)
+{
+	for (uint64_t i = from; i < to; i++)
+		if (r->p[i] != 0)
+			return 0;
+	return 1;
+}
 
 /* Plain byte order: memcmp over the common length, then shorter first. */
 static int
@@ -109,7 +142,7 @@ read_toc(struct index_reader *r, struct err *e)
 	toc->label_indices_table = be64_get(t + 24);
 	toc->postings = be64_get(t + 32);
 	toc->postings_table = be64_get(t + 40);
-	if (toc->symbols < HEADER_LEN || toc->series < toc->symbols ||
+	if (toc->symbols != HEADER_LEN || toc->series < toc->symbols ||
 	    toc->label_indices < toc->series || toc->postings < toc->label_indices ||
 	    toc->label_indices_table < toc->postings ||
 	    toc->postings_table < toc->label_indices_table || toc->postings_table >= end)
@@ -144,6 +177,22 @@ read_section(const struct index_reader *r, uint64_t off, uint64_t limit,
 	return 0;
 }
 
+/* A section that the next one follows without padding. */
+static int
+read_whole_section(const struct index_reader *r, uint64_t off, uint64_t limit,
+    const char *what, struct decbuf *d, struct err *e)
+{
+	uint64_t end;
+
+	if (read_section(r, off, limit, what, d, e) == -1)
+		return -1;
+	end = off + 8 + d->len;
+	if (end != limit)
+		return err_set(e, "index: %s: %" PRIu64 " unused bytes before offset %"
+		    PRIu64, what, limit - end, limit);
+	return 0;
+}
+
 static int
 read_symbols(struct index_reader *r, struct err *e)
 {
@@ -151,7 +200,8 @@ read_symbols(struct index_reader *r, struct err *e)
 	const uint8_t *start;
 	uint32_t n;
 
-	if (read_section(r, r->toc.symbols, r->toc.series, "symbol table", &d, e) == -1)
+	if (read_whole_section(r, r->toc.symbols, r->toc.series, "symbol table", &d,
+	    e) == -1)
 		return -1;
 	n = dec_be32(&d);
 	if (d.err || n > d.len)
@@ -173,13 +223,129 @@ read_symbols(struct index_reader *r, struct err *e)
 	return 0;
 }
 
+/*
+ * v2 pads the first series to a multiple of 16 (v1 does not pad series);
+ * the padding after each series is checked when it is read.
+ */
+static int
+check_series_start(const struct index_reader *r, struct err *e)
+{
+	uint64_t first = align_up(r->toc.series, 16);
+
+	if (r->version == 1 || r->toc.label_indices == r->toc.series)
+		return 0;
+	if (first >= r->toc.label_indices)
+		return err_set(e, "index: series area [%" PRIu64 ", %" PRIu64 ") holds no "
+		    "series", r->toc.series, r->toc.label_indices);
+	if (!zeros(r, r->toc.series, first))
+		return err_set(e, "index: non-zero padding before the first series");
+	return 0;
+}
+
+/*
+ * The legacy label offset table and the label indices it names. Nothing
+ * reads them, but a corrupted byte there must not go unnoticed: the table
+ * is checked, and the label indices must tile [LabelIndices, Postings),
+ * each at the next multiple of 4 after the previous one, in table order.
+ * Linear in the size of both, which is small (4 bytes per label value).
+ */
+static int
+read_label_indices(const struct index_reader *r, struct err *e)
+{
+	struct decbuf d;
+	struct str name = { NULL, 0 }, prev = { NULL, 0 };
+	uint64_t at = r->toc.label_indices;
+	uint32_t n;
+
+	if (read_whole_section(r, r->toc.label_indices_table, r->toc.postings_table,
+	    "label offset table", &d, e) == -1)
+		return -1;
+	n = dec_be32(&d);
+	/* Every entry takes at least 3 bytes: bound the loop first. */
+	if (d.err || n > d.len / 3)
+		return err_set(e, "index: label offset table: bad entry count %" PRIu32, n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t keys = dec_uvarint(&d), off, want = align_up(at, 4);
+
+		/* v1 allowed an index over several names; v2 writes one. */
+		if (!d.err && (keys == 0 || keys > d.len || (r->version == 2 && keys != 1)))
+			return err_set(e, "index: label offset table: entry %" PRIu32 " has %"
+			    PRIu64 " names", i, keys);
+		for (uint64_t k = 0; k < keys && !d.err; k++)
+			name.p = (const char *)dec_uvarint_str(&d, &name.len);
+		off = dec_uvarint(&d);
+		if (d.err)
+			return err_set(e, "index: label offset table: entry %" PRIu32
+			    " truncated", i);
+		if (r->version == 2 && i > 0 && str_order(prev, name) >= 0)
+			return err_set(e, "index: label offset table: entry %" PRIu32
+			    " (%.*s) not strictly after the previous one", i,
+			    (int)(name.len > SHOW ? SHOW : name.len), name.p);
+		prev = name;
+		if (off != want)
+			return err_set(e, "index: label offset table: entry %" PRIu32
+			    " at offset %" PRIu64 ", want %" PRIu64, i, off, want);
+		/* want <= Postings + 3, inside the file: the TOC follows. */
+		if (!zeros(r, at, want))
+			return err_set(e, "index: non-zero padding before label index %"
+			    PRIu32, i);
+		if (read_label_index(r, i, keys, off, &at, e) == -1)
+			return -1;
+	}
+	if (d.len != 0)
+		return err_set(e, "index: label offset table: %zu bytes after the last "
+		    "entry", d.len);
+	if (at != r->toc.postings)
+		return err_set(e, "index: label indices end at %" PRIu64 ", postings start "
+		    "at %" PRIu64, at, r->toc.postings);
+	return 0;
+}
+
+/*
+ * Label index i at off over names names: BE32 #names, BE32 #entries, the
+ * entries (names symbol references each; v2: one, strictly ascending). Sets
+ * *end to the first byte after its CRC.
+ */
+static int
+read_label_index(const struct index_reader *r, uint32_t i, uint64_t names,
+    uint64_t off, uint64_t *end, struct err *e)
+{
+	char what[32];
+	struct decbuf d;
+	struct str sym;
+	uint32_t nn, n, v, prev = 0;
+
+	snprintf(what, sizeof(what), "label index %" PRIu32, i);
+	if (read_section(r, off, r->toc.postings, what, &d, e) == -1)
+		return -1;
+	*end = off + 8 + d.len;
+	nn = dec_be32(&d);
+	n = dec_be32(&d);
+	if (d.err || nn != names)
+		return err_set(e, "index: %s: %" PRIu32 " names, the label offset table "
+		    "says %" PRIu64, what, nn, names);
+	if (n > d.len / 4 / nn || d.len != (uint64_t)n * nn * 4)
+		return err_set(e, "index: %s: %zu bytes for %" PRIu32 " entries", what,
+		    d.len, n);
+	for (uint64_t j = 0; j < (uint64_t)n * nn; j++) {
+		v = be32_get(d.p + 4 * j);
+		if (r->version == 1 ? resolve(r, v, &sym) == -1 : v >= r->nsyms)
+			return err_set(e, "index: %s: value %" PRIu64 " refers to an unknown "
+			    "symbol", what, j);
+		if (r->version == 2 && j > 0 && v <= prev)
+			return err_set(e, "index: %s: value %" PRIu64 " not ascending", what, j);
+		prev = v;
+	}
+	return 0;
+}
+
 static int
 read_postings_table(struct index_reader *r, struct err *e)
 {
 	struct decbuf d;
 	uint32_t n;
 
-	if (read_section(r, r->toc.postings_table, r->len - TOC_LEN,
+	if (read_whole_section(r, r->toc.postings_table, r->len - TOC_LEN,
 	    "postings offset table", &d, e) == -1)
 		return -1;
 	n = dec_be32(&d);
@@ -205,7 +371,46 @@ read_postings_table(struct index_reader *r, struct err *e)
 		return err_set(e, "index: postings offset table: %zu bytes after the last "
 		    "entry", d.len);
 	r->nents = n;
+	if (place_postings(r, e) == -1)
+		return -1;
 	return sort_postings_table(r, e);
+}
+
+/*
+ * In file order, which is table order (in v1 too), the lists tile
+ * [Postings, LabelIndicesTable): the first at the next multiple of 4, each
+ * later one at a multiple of 4 after the previous. Each entry learns where
+ * the next list starts, so that reading a list checks the padding after it.
+ */
+static int
+place_postings(struct index_reader *r, struct err *e)
+{
+	uint64_t first = align_up(r->toc.postings, 4), lit = r->toc.label_indices_table;
+
+	/* first <= Postings + 3, inside the file: the TOC follows. */
+	if (r->nents == 0) {
+		if (lit > first || !zeros(r, r->toc.postings, lit))
+			return err_set(e, "index: postings area [%" PRIu64 ", %" PRIu64
+			    ") holds no list", r->toc.postings, lit);
+		return 0;
+	}
+	if (r->ents[0].off != first)
+		return err_set(e, "index: postings offset table: entry 0 at offset %" PRIu64
+		    ", want %" PRIu64, r->ents[0].off, first);
+	if (!zeros(r, r->toc.postings, first))
+		return err_set(e, "index: non-zero padding before the first postings list");
+	for (size_t i = 1; i < r->nents; i++) {
+		if (r->ents[i].off <= r->ents[i - 1].off)
+			return err_set(e, "index: postings offset table: entry %zu at offset %"
+			    PRIu64 ", not after the previous one at %" PRIu64, i,
+			    r->ents[i].off, r->ents[i - 1].off);
+		if (r->ents[i].off % 4 != 0)
+			return err_set(e, "index: postings offset table: entry %zu at offset %"
+			    PRIu64 ", not a multiple of 4", i, r->ents[i].off);
+		r->ents[i - 1].end = r->ents[i].off;
+	}
+	r->ents[r->nents - 1].end = lit;
+	return 0;
 }
 
 /* v2 writes the table sorted (and readers rely on it); v1 did not. */
@@ -267,6 +472,7 @@ index_reader_open_mem(const uint8_t *p, size_t len, struct err *e)
 	r->len = len;
 	r->version = p[4];
 	if (read_toc(r, e) == -1 || read_symbols(r, e) == -1 ||
+	    check_series_start(r, e) == -1 || read_label_indices(r, e) == -1 ||
 	    read_postings_table(r, e) == -1) {
 		index_reader_close(r);
 		return NULL;
@@ -395,17 +601,22 @@ read_postings_at(struct index_reader *r, const struct pentry *pe, struct posting
 {
 	char what[2 * SHOW + 32];
 	struct decbuf d;
+	uint64_t end;
 	uint32_t n;
 
 	out->n = 0;
 	snprintf(what, sizeof(what), "postings %.*s=\"%.*s\"",
 	    (int)(pe->name.len > SHOW ? SHOW : pe->name.len), pe->name.p,
 	    (int)(pe->value.len > SHOW ? SHOW : pe->value.len), pe->value.p);
-	if (pe->off < r->toc.postings)
-		return err_set(e, "index: %s: offset %" PRIu64 " before the postings",
-		    what, pe->off);
-	if (read_section(r, pe->off, r->toc.postings_table, what, &d, e) == -1)
+	if (read_section(r, pe->off, pe->end, what, &d, e) == -1)
 		return -1;
+	/* Up to the next list: padding to a multiple of 4; the last list: none. */
+	end = pe->off + 8 + d.len;
+	if (pe->end == r->toc.label_indices_table ? end != pe->end : pe->end - end >= 4)
+		return err_set(e, "index: %s: %" PRIu64 " unused bytes before offset %"
+		    PRIu64, what, pe->end - end, pe->end);
+	if (!zeros(r, end, pe->end))
+		return err_set(e, "index: %s: non-zero padding", what);
 	n = dec_be32(&d);
 	if (d.err || d.len != (uint64_t)n * 4)
 		return err_set(e, "index: %s: %zu bytes for %" PRIu32 " entries", what,
@@ -430,7 +641,7 @@ int
 index_reader_postings(struct index_reader *r, struct str name, struct str value,
     struct postings *out, struct err *e)
 {
-	struct pentry key = { name, value, 0 };
+	struct pentry key = { name, value, 0, 0 };
 	const struct pentry *pe;
 
 	out->n = 0;
@@ -552,7 +763,7 @@ index_reader_series(struct index_reader *r, uint32_t id, struct index_series *s,
     struct err *e)
 {
 	uint64_t off = r->version == 2 ? (uint64_t)id * 16 : id;
-	uint64_t end = r->toc.label_indices, blen;
+	uint64_t end = r->toc.label_indices, blen, pad;
 	size_t n;
 
 	s->labels.n = 0;
@@ -568,6 +779,12 @@ index_reader_series(struct index_reader *r, uint32_t id, struct index_series *s,
 	off += n;
 	if (crc32c(0, r->p + off, blen) != be32_get(r->p + off + blen))
 		return series_fail(s, e, id, "CRC mismatch");
+	/* v2: up to the next series at a multiple of 16 (v1 does not pad). */
+	pad = r->version == 2 ? align_up(off + blen + 4, 16) : 0;
+	if (pad > end)
+		pad = end;
+	if (r->version == 2 && !zeros(r, off + blen + 4, pad))
+		return series_fail(s, e, id, "non-zero padding");
 	return decode_series(r, id, r->p + off, blen, s, e);
 }
 

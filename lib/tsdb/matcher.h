@@ -40,5 +40,13 @@ void	matcher_free(struct matcher *);
  */
 int	selector_parse(const char *s, struct matcher **out, size_t *n, struct err *);
 void	matchers_free(struct matcher *, size_t n);
+/*
+ * PromQL's check on a query's vector selector: 0 if some matcher does not
+ * match the empty string, else -1 ("vector selector must contain at least
+ * one non-empty matcher"). selector_parse does not apply it, like
+ * Prometheus' ParseMetricSelector (promtool dump's default selector
+ * {__name__=~'(?s:.*)'} matches the empty string).
+ */
+int	matchers_check_nonempty(const struct matcher *, size_t n, struct err *);
 
 #endif

@@ -458,7 +458,7 @@ om_line(struct text_parser *p, const uint8_t *s, size_t n,
 	p->skip_nul = SKIP_NONE;
 	if (p->seen_eof) {
 		/* Only NULs may follow, and the lexer only eats them up to the end. */
-		if (!p->eof_tail && n > 0 && skip_nuls(s, n, 0) == n) {
+		if (!p->eof_tail && p->no_newline && n > 0 && skip_nuls(s, n, 0) == n) {
 			p->eof_tail = 1;
 			return 0;
 		}

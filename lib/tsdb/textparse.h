@@ -51,6 +51,12 @@ struct text_parser {
 	int		 has_prev;
 	int		 skip_nul;	/* the lexer eats NULs that start this line */
 	int		 eof_tail;	/* a NUL-only line followed # EOF */
+	/*
+	 * Set by the caller before passing the input's last line when no '\n'
+	 * ends it. Only one odd case depends on it: NUL bytes after "# EOF\n"
+	 * are accepted only when nothing, not even a newline, follows them.
+	 */
+	int		 no_newline;
 };
 
 /* A first line that starts with '{' is the dump format; anything else is OpenMetrics. */

@@ -114,6 +114,15 @@ series_name(struct vctx *v, uint32_t id, const struct labels *ls)
 	return (const char *)v->lbuf.p;
 }
 
+/* A reader's message without the prefix the fault line already has. */
+static const char *
+unprefix(const char *msg, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(msg, prefix, n) == 0 ? msg + n : msg;
+}
+
 static size_t
 align_up(size_t off, size_t a)
 {
@@ -123,36 +132,31 @@ align_up(size_t off, size_t a)
 size_t
 verify_block(const char *dir, verify_fault_fn *fn, void *arg)
 {
+	char cpath[PATH_MAX], ipath[PATH_MAX];
 	struct vctx v;
 	struct err e;
-	char path[PATH_MAX];
 
 	memset(&v, 0, sizeof(v));
 	v.dir = dir;
 	v.fn = fn;
 	v.arg = arg;
 	v.samples_known = 1;
+	if ((size_t)snprintf(cpath, sizeof(cpath), "%s/chunks", dir) >= sizeof(cpath) ||
+	    (size_t)snprintf(ipath, sizeof(ipath), "%s/index", dir) >= sizeof(ipath)) {
+		fault(&v, "path too long");
+		return v.nfaults;
+	}
 
 	verify_meta(&v);
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/chunks", dir) >= sizeof(path)) {
-		fault(&v, "path too long");
-		return v.nfaults;
-	}
-	if ((v.cr = chunk_reader_open(path, &e)) == NULL) {
-		fault(&v, "chunks: %s", e.msg);
+	if ((v.cr = chunk_reader_open(cpath, &e)) == NULL) {
+		fault(&v, "chunks: %s", unprefix(e.msg, "chunks: "));
 		v.samples_known = 0;
 	} else
-		verify_segment_headers(&v, path);
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/index", dir) >= sizeof(path)) {
-		fault(&v, "path too long");
-		return v.nfaults;
-	}
-	if (file_map(path, &v.imap, &e) == -1)
-		fault(&v, "index: %s", e.msg);
+		verify_segment_headers(&v, cpath);
+	if (file_map(ipath, &v.imap, &e) == -1)
+		fault(&v, "index: %s", unprefix(e.msg, "index: "));
 	else if ((v.ir = index_reader_open_mem(v.imap.p, v.imap.len, &e)) == NULL)
-		fault(&v, "index: %s", e.msg);
+		fault(&v, "index: %s", unprefix(e.msg, "index: "));
 	if (v.ir != NULL) {
 		verify_index_sections(&v);
 		verify_series(&v, 1);
@@ -230,7 +234,7 @@ verify_meta(struct vctx *v)
 
 	memset(&v->meta, 0, sizeof(v->meta));
 	if (meta_read(v->dir, &v->meta, &e) == -1) {
-		fault(v, "meta.json: %s", e.msg);
+		fault(v, "meta.json: %s", unprefix(e.msg, "meta.json: "));
 		meta_free(&v->meta);
 		return;
 	}
@@ -455,7 +459,7 @@ verify_series(struct vctx *v, int decode)
 		if (!decode)
 			continue;
 		if (index_reader_series(v->ir, id, &ser[cur], &e) == -1) {
-			fault(v, "index: series %u: %s", id, e.msg);
+			fault(v, "index: %s", unprefix(e.msg, "index: "));
 			have_prev = 0;
 			continue;
 		}
@@ -612,7 +616,7 @@ verify_postings(struct vctx *v)
 	struct err e;
 
 	if (index_reader_all_postings(v->ir, &p, &e) == -1) {
-		fault(v, "index: all-series postings: %s", e.msg);
+		fault(v, "index: all-series postings: %s", unprefix(e.msg, "index: "));
 		complete = 0;
 	} else {
 		check_list(v, "of all series", &p);
@@ -641,7 +645,7 @@ verify_postings(struct vctx *v)
 			    100 : vals[j].len), vals[j].p);
 			p.n = 0;
 			if (index_reader_postings(v->ir, names[i], vals[j], &p, &e) == -1) {
-				fault(v, "index: postings %s: %s", key, e.msg);
+				fault(v, "index: postings %s: %s", key, unprefix(e.msg, "index: "));
 				complete = 0;
 				continue;
 			}
@@ -676,7 +680,7 @@ verify_tombstones(struct vctx *v)
 	struct err e;
 
 	if (tombstones_read(v->dir, &st, &n, &e) == -1) {
-		fault(v, "tombstones: %s", e.msg);
+		fault(v, "tombstones: %s", unprefix(e.msg, "tombstones: "));
 		return;
 	}
 	if (n > 1)

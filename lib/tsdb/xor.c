@@ -19,7 +19,7 @@ static size_t	bits_left(const struct xor_iter *);
 static int	read_bits(struct xor_iter *, unsigned, uint64_t *);
 static int	read_uvarint(struct xor_iter *, uint64_t *);
 static int	read_value(struct xor_iter *);
-static int	read_dod(struct xor_iter *, int64_t *);
+static int	read_sample(struct xor_iter *);
 
 void
 xor_chunk_init(struct xor_chunk *c)
@@ -145,7 +145,8 @@ xor_chunk_append(struct xor_chunk *c, int64_t t, uint64_t v)
 {
 	uint64_t tdelta = 0;
 
-	buf_reserve(&c->b, XOR_APPEND_MAX);
+	if (c->b.cap - c->b.len < XOR_APPEND_MAX)
+		buf_reserve(&c->b, XOR_APPEND_MAX);
 	if (c->n == 0) {
 		put_uvarint_bytes(c, (uint64_t)t << 1 ^ (uint64_t)(t >> 63));
 		put_bits(c, v, 64);
@@ -317,22 +318,23 @@ read_value(struct xor_iter *it)
 	return 0;
 }
 
+/*
+ * Sample 2 onwards: the delta of delta and the value usually fit one 64-bit
+ * window (at most 24 + 13 header bits), so most samples cost one load. Bits
+ * past the end read as zero; the total is checked against what is left.
+ */
 static inline int
-read_dod(struct xor_iter *it, int64_t *dod)
+read_sample(struct xor_iter *it)
 {
 	size_t left = bits_left(it);
-	uint64_t w, bits;
-	unsigned used, sz;
+	uint64_t w = peek64(it), bits, payload;
+	unsigned used, sz, lead, trail, sig, hdr;
+	int64_t dod;
 
-	if (left < 1)
-		return -1;
-	w = peek64(it);
 	if ((w >> 63) == 0) {
-		it->bitpos++;
-		*dod = 0;
-		return 0;
-	}
-	if ((w >> 62 & 1) == 0) {
+		used = 1;
+		sz = 0;
+	} else if ((w >> 62 & 1) == 0) {
 		used = 2;
 		sz = 14;
 	} else if ((w >> 61 & 1) == 0) {
@@ -342,21 +344,67 @@ read_dod(struct xor_iter *it, int64_t *dod)
 		used = 4;
 		sz = 20;
 	} else {
+		/* A 64-bit dod: rare, take the slow road. */
 		if (left < 4)
 			return -1;
 		it->bitpos += 4;
 		if (read_bits(it, 64, &bits) == -1)
 			return -1;
-		*dod = (int64_t)bits;
-		return 0;
+		it->tdelta = (int64_t)((uint64_t)it->tdelta + bits);
+		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+		return read_value(it);
 	}
-	if (left < used + sz)
+	dod = 0;
+	if (sz != 0) {
+		bits = w << used >> (64 - sz);
+		if (bits > (uint64_t)1 << (sz - 1))
+			bits -= (uint64_t)1 << sz;
+		dod = (int64_t)bits;
+		used += sz;
+	}
+	it->tdelta = (int64_t)((uint64_t)it->tdelta + (uint64_t)dod);
+	it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+
+	w <<= used;
+	if ((w >> 63) == 0) {
+		used++;
+		goto done;
+	}
+	if ((w >> 62 & 1) == 0) {
+		lead = it->lead;
+		trail = it->trail;
+		sig = 64 - lead - trail;
+		hdr = 2;
+	} else {
+		lead = (unsigned)(w >> 57) & 0x1f;
+		sig = (unsigned)(w >> 51) & 0x3f;
+		if (sig == 0)
+			sig = 64;
+		/* A window wider than 64 bits only comes from corrupt data. */
+		if (lead + sig > 64)
+			return -1;
+		trail = 64 - lead - sig;
+		it->lead = (uint8_t)lead;
+		it->trail = (uint8_t)trail;
+		hdr = 13;
+	}
+	if (used + hdr + sig <= 64) {
+		payload = w << hdr >> (64 - sig);
+		used += hdr + sig;
+	} else {
+		if (used + hdr > left)
+			return -1;
+		it->bitpos += used + hdr;
+		if (read_bits(it, sig, &payload) == -1)
+			return -1;
+		used = 0;
+		left = bits_left(it);
+	}
+	it->v ^= payload << trail;
+done:
+	if (used > left)
 		return -1;
-	bits = w << used >> (64 - sz);
-	if (bits > (uint64_t)1 << (sz - 1))
-		bits -= (uint64_t)1 << sz;
-	it->bitpos += used + sz;
-	*dod = (int64_t)bits;
+	it->bitpos += used;
 	return 0;
 }
 
@@ -364,7 +412,6 @@ int
 xor_iter_next(struct xor_iter *it, int64_t *t, uint64_t *v)
 {
 	uint64_t u;
-	int64_t dod;
 
 	if (it->err)
 		return -1;
@@ -382,11 +429,7 @@ xor_iter_next(struct xor_iter *it, int64_t *t, uint64_t *v)
 		if (read_value(it) == -1)
 			goto corrupt;
 	} else {
-		if (read_dod(it, &dod) == -1)
-			goto corrupt;
-		it->tdelta = (int64_t)((uint64_t)it->tdelta + (uint64_t)dod);
-		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
-		if (read_value(it) == -1)
+		if (read_sample(it) == -1)
 			goto corrupt;
 	}
 	it->read++;

@@ -325,7 +325,7 @@ count_expected(const char *name)
 static void
 check_promtool_vector(const char *name)
 {
-	char path[512], dir[512];
+	char path[1024], dir[512];
 	struct om_sample *s;
 	size_t n, i;
 	int64_t min = INT64_MAX, max = INT64_MIN;

@@ -7,11 +7,12 @@
 #include "test/unit/unit.h"
 
 /*
- * Value bits and what `promtool tsdb dump` (2.42) printed for them: one
- * series of /tmp OpenMetrics samples with these values, then
- * create-blocks-from openmetrics + dump. Powers of two with a 16-digit
- * shortest form (the asymmetric rounding interval), subnormals, the
- * extremes, integers around 1e6 and 1e21, random bit patterns.
+ * Value bits and what `promtool tsdb dump` (2.42) printed for them, from
+ * one OpenMetrics series holding these values (create-blocks-from
+ * openmetrics, then dump). Powers of two whose shortest form has 16
+ * digits (the asymmetric rounding interval), subnormals, the extremes,
+ * integers around 1e6 and 1e21, random bit patterns. The formatter was
+ * also checked off-line against Go 1.19's fmt %g on 6 million values.
  */
 static const struct {
 	uint64_t	 bits;
@@ -85,9 +86,10 @@ static const struct {
 };
 
 /*
- * Label values and how `promtool tsdb dump` quoted them (same experiment):
- * Unicode 13 printability (U+08BE raw, U+0870 from Unicode 14 escaped),
- * format characters, C1 controls, other spaces.
+ * Label values and how `promtool tsdb dump` quoted them (same kind of
+ * experiment): Unicode 13 printability (U+08BE raw, U+0870 from Unicode 14
+ * escaped), format characters, C1 controls, other spaces. Off-line, every
+ * code point up to U+10FFFF was checked against Go 1.19's strconv.Quote.
  */
 static const struct {
 	const char	*raw;

@@ -78,6 +78,15 @@ static const char big_hex[] =
 
 #define ZURICH	"Z\xc3\xbc" "rich"
 
+/* How build_v1 spoils its v1 index. */
+enum v1_mode {
+	V1_GOOD,
+	V1_DUP,		/* the postings offset table names one pair twice */
+	V1_BADSYM,	/* a label index value is no symbol's offset */
+};
+
+static void	build_v1(struct buf *, uint32_t [3], enum v1_mode);
+
 static struct str
 S(const char *s)
 {
@@ -649,47 +658,26 @@ writer_reports_write_errors(void)
 	CHECK(strstr(e.msg, "index: write: No space left on device") != NULL);
 }
 
-/* Byte ranges of A.3 that the reader checks when it reads them (CRC or magic). */
-static const struct {
-	size_t	from, to;
-} a3_checked[] = {
-	{ 0x000, 0x005 },	/* magic, version */
-	{ 0x005, 0x04d },	/* symbol table */
-	{ 0x050, 0x064 },	/* series 5 */
-	{ 0x070, 0x07d },	/* series 7 */
-	{ 0x080, 0x08c },	/* series 8 */
-	{ 0x0e4, 0x15c },	/* postings lists */
-	{ 0x18b, 0x22f },	/* postings offset table, TOC */
-};
-
-static int
-a3_is_checked(size_t off)
-{
-	for (size_t i = 0; i < sizeof(a3_checked) / sizeof(a3_checked[0]); i++)
-		if (off >= a3_checked[i].from && off < a3_checked[i].to)
-			return 1;
-	return 0;
-}
-
 /*
- * Every single-bit flip and every byte inversion of A.3: no crash (run
- * under ASan with an exact-size copy), and an error for each flip inside a
- * checked region.
+ * Every single-bit flip and every byte inversion at every offset of orig:
+ * open and walk report an error each time (padding and the legacy sections
+ * included), and nothing crashes or reads outside the exact-size copy (run
+ * under ASan). Returns the number of flips that went unnoticed.
  */
-static void
-reader_survives_every_flip(void)
+static size_t
+flips_missed(const char *what, const uint8_t *orig, size_t len)
 {
-	uint8_t *orig, *p;
-	size_t len, failed = 0, missed = 0;
+	uint8_t *p;
+	size_t missed = 0;
 	struct index_reader *r;
 	struct err e;
 
-	orig = unit_hex(a3_hex, &len);
 	for (size_t off = 0; off < len; off++) {
 		for (int m = 0; m < 9; m++) {
 			uint8_t mask = m < 8 ? (uint8_t)(1u << m) : 0xff;
 			int rc = -1;
 
+			e.msg[0] = '\0';
 			p = malloc(len);
 			memcpy(p, orig, len);
 			p[off] ^= mask;
@@ -697,20 +685,37 @@ reader_survives_every_flip(void)
 				rc = walk(r, &e);
 				index_reader_close(r);
 			}
-			if (rc == -1) {
-				failed++;
-				CHECK(strncmp(e.msg, "index: ", 7) == 0);
-			} else if (a3_is_checked(off)) {
-				missed++;
-				unit_fail(__FILE__, __LINE__, "flip 0x%02x at 0x%zx not detected",
-				    mask, off);
+			if (rc == 0) {
+				if (missed++ < 10)
+					unit_fail(__FILE__, __LINE__, "%s: flip 0x%02x at 0x%zx not "
+					    "detected", what, mask, off);
+			} else if (strncmp(e.msg, "index: ", 7) != 0) {
+				unit_fail(__FILE__, __LINE__, "%s: flip 0x%02x at 0x%zx: \"%s\"",
+				    what, mask, off, e.msg);
 			}
 			free(p);
 		}
 	}
-	CHECK_INT(missed, 0);
-	CHECK(failed > 0);
-	free(orig);
+	return missed;
+}
+
+static void
+reader_detects_every_flip(void)
+{
+	struct buf v1 = { 0 };
+	uint32_t ids[3];
+	uint8_t *p;
+	size_t len;
+
+	p = unit_hex(a3_hex, &len);
+	CHECK_INT(flips_missed("A.3", p, len), 0);
+	free(p);
+	p = unit_hex(big_hex, &len);
+	CHECK_INT(flips_missed("5 series", p, len), 0);
+	free(p);
+	build_v1(&v1, ids, V1_GOOD);
+	CHECK_INT(flips_missed("v1", v1.p, v1.len), 0);
+	buf_free(&v1);
 }
 
 /* The CRC-covered bodies of A.3: offset and length; the CRC follows. */
@@ -723,13 +728,15 @@ static const struct {
 	{ 0x130, 8 }, { 0x140, 8 }, { 0x150, 8 },
 	{ 0x18f, 104 },		/* postings offset table */
 	{ 0x1fb, 48 },		/* TOC */
+	{ 0x090, 20 }, { 0x0ac, 12 }, { 0x0c0, 12 }, { 0x0d4, 12 },	/* label indices */
+	{ 0x160, 39 },		/* label offset table */
 };
 
 /*
  * Every value of every byte inside a CRC-covered body, with the CRC made
  * right again, so that the decoders behind the CRCs see the garbage: the
  * series (symbol refs, varints, counts), the postings (order, counts), the
- * offset table (keys, offsets, order) and the TOC (section order).
+ * offset tables (keys, offsets, order), the label indices and the TOC.
  * Nothing may crash or read outside the exact-size copy (run under ASan).
  */
 static void
@@ -797,9 +804,29 @@ reader_checks_behind_valid_crcs(void)
 		{ 11, 0x193, 0x03, "index: postings offset table: entry 0 has 3 keys, want 2" },
 		{ 11, 0x1a3, 0x70, "index: postings offset table: entry 2 (__name__=\"odd\") "
 		    "not strictly after" },
-		{ 11, 0x1a7, 0x90, "index: postings __name__=\"demo\": offset 144 before the "
-		    "postings" },
+		{ 11, 0x1a7, 0x90, "index: postings offset table: entry 1 at offset 144, not "
+		    "after the previous one at 228" },
+		{ 11, 0x1a7, 0xfd, "index: postings offset table: entry 1 at offset 253, not a "
+		    "multiple of 4" },
+		{ 11, 0x196, 0xe8, "index: postings offset table: entry 0 at offset 232, want "
+		    "228" },
+		/* path="C:\tmp" moved from 0x14c to 0x150: a gap after the msg list. */
+		{ 11, 0x1f5, 0xd0, "index: postings msg=\"say \"hi\"\": 4 unused bytes before "
+		    "offset 336" },
 		{ 12, 0x20a, 0xff, "index: TOC: section offsets out of order" },
+		{ 12, 0x202, 0x04, "index: TOC: section offsets out of order" },
+		{ 12, 0x20a, 0x4e, "index: symbol table: 1 unused bytes before offset 78" },
+		{ 12, 0x212, 0x50, "index: series area [77, 80) holds no series" },
+		{ 12, 0x222, 0xe8, "index: label indices end at 228, postings start at 232" },
+		{ 13, 0x093, 0x02, "index: label index 0: 2 names, the label offset table says 1" },
+		{ 13, 0x097, 0x04, "index: label index 0: 12 bytes for 4 entries" },
+		{ 13, 0x09f, 0x05, "index: label index 0: value 1 not ascending" },
+		{ 13, 0x0a3, 0x0b, "index: label index 0: value 2 refers to an unknown symbol" },
+		{ 17, 0x163, 0x05, "index: label offset table: entry 4 truncated" },
+		{ 17, 0x164, 0x02, "index: label offset table: entry 0 has 2 names" },
+		{ 17, 0x166, 0x7a, "index: label offset table: entry 1 (city) not strictly after "
+		    "the previous one" },
+		{ 17, 0x16e, 0x90, "index: label offset table: entry 0 at offset 144, want 140" },
 	};
 	uint8_t *orig, *p;
 	size_t len;
@@ -907,6 +934,92 @@ reader_error_messages(void)
 	index_series_free(&s);
 }
 
+/* Open with p[off] ^= mask, then walk; the first error must be want. */
+static void
+check_flip(const char *hex, size_t off, uint8_t mask, const char *want)
+{
+	struct index_reader *r;
+	struct err e;
+	uint8_t *p;
+	size_t len;
+	int rc = -1;
+
+	p = unit_hex(hex, &len);
+	p[off] ^= mask;
+	if ((r = index_reader_open_mem(p, len, &e)) != NULL) {
+		rc = walk(r, &e);
+		index_reader_close(r);
+	}
+	CHECK_INT(rc, -1);
+	if (rc == -1 && strcmp(e.msg, want) != 0)
+		unit_fail(__FILE__, __LINE__, "flip at 0x%zx: got \"%s\", want \"%s\"", off,
+		    e.msg, want);
+	free(p);
+}
+
+/* The padding and the legacy sections that no query reads. */
+static void
+reader_checks_padding_and_legacy_sections(void)
+{
+	struct index_writer *w;
+	struct index_reader *r;
+	struct err e;
+	char path[512];
+	uint8_t *p;
+	size_t len;
+
+	check_flip(a3_hex, 0x04e, 0x01, "index: non-zero padding before the first series");
+	check_flip(a3_hex, 0x064, 0x80, "index: series 5: non-zero padding");
+	check_flip(a3_hex, 0x07f, 0x01, "index: series 7: non-zero padding");
+	check_flip(a3_hex, 0x090, 0x01, "index: label index 0: CRC mismatch");
+	check_flip(a3_hex, 0x0e0, 0x01, "index: label index 3: CRC mismatch");
+	check_flip(a3_hex, 0x170, 0x01, "index: label offset table: CRC mismatch");
+	/* The 5-series index has one byte of padding before its first label index. */
+	check_flip(big_hex, 0x10f, 0x01, "index: non-zero padding before label index 0");
+
+	/*
+	 * Postings lists are 12 + 4n bytes long, so only a malformed length
+	 * leaves padding after one: __name__="demo" cut to 5 bytes (with a
+	 * right CRC), then the 3 bytes left before the next list.
+	 */
+	p = unit_hex(a3_hex, &len);
+	be32_put(p + 0xfc, 5);
+	be32_put(p + 0x105, crc32c(0, p + 0x100, 5));
+	if ((r = index_reader_open_mem(p, len, &e)) == NULL) {
+		unit_fail(__FILE__, __LINE__, "%s", e.msg);
+	} else {
+		CHECK_INT(walk(r, &e), -1);
+		CHECK_STR(e.msg, "index: postings __name__=\"demo\": non-zero padding");
+		memset(p + 0x109, 0, 3);
+		CHECK_INT(walk(r, &e), -1);
+		CHECK_STR(e.msg, "index: postings __name__=\"demo\": 1 bytes for 1 entries");
+		index_reader_close(r);
+	}
+	free(p);
+
+	/* No series: the first postings list follows 2 bytes of padding. */
+	snprintf(path, sizeof(path), "%s/index", unit_tmpdir());
+	if ((w = index_writer_open(path, &e)) == NULL) {
+		unit_fail(__FILE__, __LINE__, "%s", e.msg);
+		return;
+	}
+	CHECK_INT(index_writer_add_symbol(w, S(""), &e), 0);
+	CHECK_INT(index_writer_close(w, &e), 0);
+	if ((r = index_reader_open(path, &e)) == NULL) {
+		unit_fail(__FILE__, __LINE__, "%s", e.msg);
+		return;
+	}
+	CHECK_U64(index_reader_toc(r)->postings, 18);
+	index_reader_close(r);
+	p = read_file(path, &len);
+	if (len > 19) {
+		p[19] = 1;
+		CHECK(index_reader_open_mem(p, len, &e) == NULL);
+		CHECK_STR(e.msg, "index: non-zero padding before the first postings list");
+	}
+	free(p);
+}
+
 /* A BE32-length section with its CRC; returns the offset of its len. */
 static size_t
 put_section(struct buf *b, const struct buf *body)
@@ -919,6 +1032,13 @@ put_section(struct buf *b, const struct buf *body)
 	return at;
 }
 
+/* Zero padding to a multiple of 4, before each label index and postings list. */
+static void
+pad4(struct buf *b)
+{
+	buf_put_zeros(b, (4 - b->len % 4) % 4);
+}
+
 static const char *const v1_lists[][2] = {	/* deliberately out of order */
 	{ "path", "C:\\tmp" }, { "__name__", "up" }, { "", "" }, { "city", ZURICH },
 	{ "__name__", "demo" }, { "msg", "say \"hi\"" }, { "__name__", "odd" },
@@ -929,12 +1049,31 @@ static const int v1_members[][3] = {	/* which of the 3 series each list holds */
 };
 
 /*
- * A v1 index with the A.3 content, built by hand: symbol references are
- * file offsets, series IDs are file offsets (no alignment), the postings
- * offset table is not sorted. With dup, the table names one list twice.
+ * The label indices of the v1 index, deliberately not sorted by name: the
+ * names and the values as positions in a3_symbols (v1 stores offsets). v1
+ * also allowed an index over several names, its values tuples.
+ */
+static const struct {
+	int	nnames;
+	int	names[2];
+	int	nvalues;
+	int	values[4];
+} v1_label_indices[] = {
+	{ 1, { 8 }, 1, { 1 } },			/* path: C:\tmp */
+	{ 1, { 3 }, 3, { 5, 7, 10 } },		/* __name__: demo, odd, up */
+	{ 1, { 4 }, 1, { 2 } },			/* city: Zürich */
+	{ 2, { 3, 6 }, 2, { 5, 9 } },		/* (__name__, msg): (demo, say "hi") */
+	{ 1, { 6 }, 1, { 9 } },			/* msg: say "hi" */
+};
+
+/*
+ * A v1 index with the A.3 content, built as the v1 writer did: symbol
+ * references are file offsets, series IDs are file offsets (no alignment),
+ * label indices and postings lists are aligned to 4, the offset tables are
+ * in write order, not sorted by name.
  */
 static void
-build_v1(struct buf *b, uint32_t ids[3], int dup)
+build_v1(struct buf *b, uint32_t ids[3], enum v1_mode mode)
 {
 	static const int labels[3][8] = {	/* symbol positions, name then value */
 		{ 3, 5, 4, 2, 6, 9, 8, 1 }, { 3, 7 }, { 3, 10 },
@@ -943,8 +1082,10 @@ build_v1(struct buf *b, uint32_t ids[3], int dup)
 	static const int64_t maxt[3] = { 90000, 5000, 0 };
 	static const uint64_t ref[3] = { 8, 39, 90 };
 	const size_t nlists = sizeof(v1_lists) / sizeof(v1_lists[0]);
+	const size_t nindices = sizeof(v1_label_indices) / sizeof(v1_label_indices[0]);
+	const size_t ntable = nlists + (mode == V1_DUP);
 	struct buf body = { 0 };
-	uint64_t symoff[11], toc[6], postoff[7];
+	uint64_t symoff[11], toc[6], postoff[8], lioff[5];
 	uint8_t tocb[48];
 
 	buf_put_be32(b, INDEX_MAGIC);
@@ -971,26 +1112,55 @@ build_v1(struct buf *b, uint32_t ids[3], int dup)
 		buf_put_bytes(b, body.p, body.len);
 		buf_put_be32(b, crc32c(0, body.p, body.len));
 	}
-	toc[2] = toc[4] = b->len;	/* no label indices */
-	for (size_t i = 0; i < nlists; i++) {
+	toc[2] = b->len;
+	for (size_t i = 0; i < nindices; i++) {
+		pad4(b);
 		buf_reset(&body);
-		buf_put_be32(&body, (uint32_t)(v1_members[i][0] + v1_members[i][1] +
-		    v1_members[i][2]));
+		buf_put_be32(&body, (uint32_t)v1_label_indices[i].nnames);
+		buf_put_be32(&body, (uint32_t)(v1_label_indices[i].nvalues /
+		    v1_label_indices[i].nnames));
+		for (int j = 0; j < v1_label_indices[i].nvalues; j++)
+			buf_put_be32(&body, (uint32_t)symoff[v1_label_indices[i].values[j]] +
+			    (mode == V1_BADSYM && i == 0));
+		lioff[i] = put_section(b, &body);
+	}
+	toc[4] = b->len;
+	/* With V1_DUP, a last list repeats the first, under the same name. */
+	for (size_t i = 0; i < ntable; i++) {
+		size_t k = i < nlists ? i : 0;
+
+		pad4(b);
+		buf_reset(&body);
+		buf_put_be32(&body, (uint32_t)(v1_members[k][0] + v1_members[k][1] +
+		    v1_members[k][2]));
 		for (size_t j = 0; j < 3; j++)
-			if (v1_members[i][j])
+			if (v1_members[k][j])
 				buf_put_be32(&body, ids[j]);
 		postoff[i] = put_section(b, &body);
 	}
-	toc[3] = toc[5] = b->len;	/* an empty label offset table */
+	toc[3] = b->len;
 	buf_reset(&body);
-	buf_put_be32(&body, (uint32_t)(nlists + (dup != 0)));
-	for (size_t i = 0; i < nlists + (dup != 0); i++) {
+	buf_put_be32(&body, (uint32_t)nindices);
+	for (size_t i = 0; i < nindices; i++) {
+		buf_put_uvarint(&body, (uint64_t)v1_label_indices[i].nnames);
+		for (int j = 0; j < v1_label_indices[i].nnames; j++) {
+			const char *name = a3_symbols[v1_label_indices[i].names[j]];
+
+			buf_put_uvarint_str(&body, name, strlen(name));
+		}
+		buf_put_uvarint(&body, lioff[i]);
+	}
+	put_section(b, &body);
+	toc[5] = b->len;
+	buf_reset(&body);
+	buf_put_be32(&body, (uint32_t)ntable);
+	for (size_t i = 0; i < ntable; i++) {
 		size_t k = i < nlists ? i : 0;
 
 		buf_put_uvarint(&body, 2);
 		buf_put_uvarint_str(&body, v1_lists[k][0], strlen(v1_lists[k][0]));
 		buf_put_uvarint_str(&body, v1_lists[k][1], strlen(v1_lists[k][1]));
-		buf_put_uvarint(&body, postoff[k]);
+		buf_put_uvarint(&body, postoff[i]);
 	}
 	put_section(b, &body);
 	for (size_t i = 0; i < 6; i++)
@@ -1008,7 +1178,7 @@ reader_reads_v1(void)
 	struct err e;
 	uint32_t ids[3];
 
-	build_v1(&b, ids, 0);
+	build_v1(&b, ids, V1_GOOD);
 	if ((r = index_reader_open_mem(b.p, b.len, &e)) == NULL) {
 		unit_fail(__FILE__, __LINE__, "%s", e.msg);
 	} else {
@@ -1019,9 +1189,14 @@ reader_reads_v1(void)
 	}
 	buf_free(&b);
 
-	build_v1(&b, ids, 1);
+	build_v1(&b, ids, V1_DUP);
 	CHECK(index_reader_open_mem(b.p, b.len, &e) == NULL);
 	CHECK(strstr(e.msg, "path=\"C:\\tmp\") not strictly after") != NULL);
+	buf_free(&b);
+
+	build_v1(&b, ids, V1_BADSYM);
+	CHECK(index_reader_open_mem(b.p, b.len, &e) == NULL);
+	CHECK_STR(e.msg, "index: label index 0: value 0 refers to an unknown symbol");
 	buf_free(&b);
 }
 
@@ -1034,10 +1209,11 @@ UNIT_CASES(
 	UNIT_CASE(writer_rejects_bad_input),
 	UNIT_CASE(writer_empty_index),
 	UNIT_CASE(writer_reports_write_errors),
-	UNIT_CASE(reader_survives_every_flip),
+	UNIT_CASE(reader_detects_every_flip),
 	UNIT_CASE(reader_survives_garbage_behind_valid_crcs),
 	UNIT_CASE(reader_checks_behind_valid_crcs),
 	UNIT_CASE(reader_rejects_truncation),
 	UNIT_CASE(reader_error_messages),
+	UNIT_CASE(reader_checks_padding_and_legacy_sections),
 	UNIT_CASE(reader_reads_v1),
 );

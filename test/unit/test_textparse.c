@@ -46,6 +46,7 @@ render_n(const char *file, const char *in, size_t n)
 			text_parser_init(&p, file, text_detect(in + off, len));
 			started = 1;
 		}
+		p.no_newline = nl == NULL;
 		if ((rc = text_parser_line(&p, in + off, len, &s, &e)) == -1)
 			break;
 		if (rc == 1) {
@@ -277,8 +278,6 @@ openmetrics_syntax_accepted(void)
 	    "{__name__=\"x_total\"} 1 1000\n{__name__=\"x_bucket\", le=\"1\"} 2 2000\n");
 	CHECK_RENDER("a:b_c 1 1\n_x 2 2\n# EOF\n",
 	    "{__name__=\"a:b_c\"} 1 1000\n{__name__=\"_x\"} 2 2000\n");
-	/* A value token is anything up to a space; NUL bytes in a value are data. */
-	CHECK_RENDER("a{b=\"x\0y\"} 1 1\n# EOF\n", "{__name__=\"a\", b=\"x\\x00y\"} 1 1000\n");
 	/* Empty input file with just # EOF: no samples, fine. */
 	CHECK_RENDER("# EOF\n", "");
 	CHECK_RENDER("# EOF", "");
@@ -340,8 +339,10 @@ openmetrics_nul_bytes_like_the_go_lexer(void)
 	static const char after_type[] = "# TYPE a gauge\n\0a 1 1\n# EOF\n";
 	static const char after_quote[] = "a{b=\"x\"\0} 1 1\n# EOF\n";
 	static const char after_eof[] = "a 1 1\n# EOF\n\0\0";
+	static const char after_eof_nl[] = "a 1 1\n# EOF\n\0\n";
 	static const char in_keyword[] = "# HE\0LP a x\n# E\0OF\0";
 	static const char in_name[] = "a\0 1 1\n# EOF\n";
+	static const char in_value[] = "a{b=\"x\0y\"} 1 1\n# EOF\n";
 	char *got;
 
 	got = render_n("in.om", after_help, sizeof(after_help) - 1);
@@ -357,8 +358,15 @@ openmetrics_nul_bytes_like_the_go_lexer(void)
 	got = render_n("in.om", after_eof, sizeof(after_eof) - 1);
 	CHECK_STR(got, "{__name__=\"a\"} 1 1000\n");
 	free(got);
+	got = render_n("in.om", after_eof_nl, sizeof(after_eof_nl) - 1);
+	CHECK_STR(got, "ERR in.om:3: unexpected data after # EOF");
+	free(got);
 	got = render_n("in.om", in_keyword, sizeof(in_keyword) - 1);
 	CHECK_STR(got, "");
+	free(got);
+	/* NUL bytes inside a label value are data. */
+	got = render_n("in.om", in_value, sizeof(in_value) - 1);
+	CHECK_STR(got, "{__name__=\"a\", b=\"x\\x00y\"} 1 1000\n");
 	free(got);
 	got = render_n("in.om", in_name, sizeof(in_name) - 1);
 	CHECK(strncmp(got, "ERR in.om:1: expected value", 27) == 0);

@@ -412,7 +412,7 @@ xor_reset_reuses_chunk(void)
 static int
 decode_all(const uint8_t *p, size_t len, size_t *nread)
 {
-	uint8_t *q = malloc(len ? len : 1);
+	uint8_t *q = calloc(1, len ? len : 1);
 	struct xor_iter it;
 	int64_t t;
 	uint64_t v;
