@@ -25,12 +25,21 @@ struct block {
 	size_t			 nstones;
 };
 
+struct found_list;
+
 static int	stone_cmp(const void *, const void *);
+static int	id_cmp(const void *, const void *);
 static void	ids_sort_uniq(struct postings *);
 static void	ids_intersect(struct postings *, const struct postings *);
 static void	ids_subtract(struct postings *, const struct postings *);
+static void	ids_append(struct postings *, const struct postings *);
 static int	select_values(struct block *, const struct matcher *, int want_match,
 		    struct postings *, struct err *);
+static int	is_ulid_name(const char *);
+static int	holds_meta(const char *);
+static void	found_add(struct found_list *, const char *, const char *);
+static int	found_cmp(const void *, const void *);
+static int	scan_dir(struct found_list *, const char *, int, struct err *);
 
 struct block *
 block_open(const char *dir, struct err *e)

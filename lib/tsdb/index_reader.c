@@ -779,12 +779,12 @@ index_reader_series(struct index_reader *r, uint32_t id, struct index_series *s,
 	off += n;
 	if (crc32c(0, r->p + off, blen) != be32_get(r->p + off + blen))
 		return series_fail(s, e, id, "CRC mismatch");
-	/* v2: up to the next series at a multiple of 16 (v1 does not pad). */
-	pad = r->version == 2 ? align_up(off + blen + 4, 16) : 0;
-	if (pad > end)
-		pad = end;
-	if (r->version == 2 && !zeros(r, off + blen + 4, pad))
-		return series_fail(s, e, id, "non-zero padding");
+	/* v2: padding up to the next series at a multiple of 16 (v1 has none). */
+	if (r->version == 2) {
+		pad = align_up(off + blen + 4, 16);
+		if (!zeros(r, off + blen + 4, pad < end ? pad : end))
+			return series_fail(s, e, id, "non-zero padding");
+	}
 	return decode_series(r, id, r->p + off, blen, s, e);
 }
 

@@ -58,6 +58,8 @@ struct series_set {
 };
 
 static void	cursor_intervals(struct cursor *, uint32_t id);
+static int	deleted(const struct cursor *, int64_t);
+static int	wholly_deleted(const struct cursor *, int64_t, int64_t);
 static int	cursor_load(struct cursor *, int64_t, int64_t, struct err *);
 static int	cursor_next_sample(struct cursor *, int64_t, int64_t, struct err *);
 

@@ -215,7 +215,8 @@ main(int argc, char **argv)
 			double v = sample_value(s, (uint64_t)i, (uint64_t)j);
 
 			sample_time((uint64_t)i, (uint64_t)j, start, interval, secs, sizeof(secs));
-			fputs(s->ls.v[0].value.p, om);	/* __name__ sorts first here */
+			/* __name__ sorts first in these sets; strings are not NUL-terminated */
+			fwrite(s->ls.v[0].value.p, 1, s->ls.v[0].value.len, om);
 			fputc('{', om);
 			for (size_t k = 1; k < s->ls.n; k++) {
 				fprintf(om, "%s%.*s=\"", k > 1 ? "," : "",
