@@ -49,7 +49,14 @@ struct index_toc {
 struct index_reader;
 
 struct index_reader *index_reader_open(const char *path, struct err *);
-/* Over bytes the caller keeps alive (fuzzing, tests). Checks magic, version, TOC, symbol and postings-table CRCs. */
+/*
+ * Over bytes the caller keeps alive (fuzzing, tests). Open checks the magic,
+ * version and TOC, that the sections tile the file, the CRC and layout of
+ * the symbol table, label indices, label offset table and postings offset
+ * table, and that the padding between them is zero; series and postings
+ * reads check their own CRC and trailing padding. So every flipped byte is
+ * an error for some read.
+ */
 struct index_reader *index_reader_open_mem(const uint8_t *p, size_t len, struct err *);
 void	index_reader_close(struct index_reader *);
 int	index_reader_version(const struct index_reader *);
