@@ -123,16 +123,6 @@ spill_read(struct spill *s, uint64_t off, void *buf, size_t n, struct err *e)
 	return 0;
 }
 
-int
-spill_truncate(struct spill *s, struct err *e)
-{
-	s->wlen = 0;
-	s->flushed = 0;
-	if (ftruncate(s->fd, 0) == -1)
-		return err_errno(e, "truncate scratch file in %s", s->dir);
-	return 0;
-}
-
 void
 spill_close(struct spill *s)
 {

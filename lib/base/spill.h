@@ -24,8 +24,6 @@ int		 spill_append(struct spill *, const void *, size_t, struct err *);
 uint64_t	 spill_size(const struct spill *);
 /* Read exactly n bytes at off (flushes pending appends first). */
 int		 spill_read(struct spill *, uint64_t off, void *, size_t n, struct err *);
-/* Give back the disk space of everything appended so far; the size is 0 again. */
-int		 spill_truncate(struct spill *, struct err *);
 void		 spill_close(struct spill *);
 
 #endif

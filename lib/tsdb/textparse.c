@@ -45,7 +45,7 @@ static int	 is_lstart(uint8_t);
 static int	 is_lchar(uint8_t);
 static size_t	 skip_nuls(const uint8_t *, size_t, size_t);
 static struct label *lv_push(struct text_parser *);
-static size_t	 lex_lvalue(const uint8_t *, size_t, size_t, int);
+static size_t	 lex_lvalue(const uint8_t *, size_t, size_t, int, int *);
 static void	 unescape(struct buf *, const uint8_t *, size_t);
 static int	 parse_ts(const uint8_t *, size_t, int64_t *);
 static int	 om_line(struct text_parser *, const uint8_t *, size_t,
@@ -252,34 +252,47 @@ lv_push(struct text_parser *p)
 	return &p->lv[p->prev_nl++];
 }
 
+/* What lex_lvalue saw inside the quotes. */
+#define LV_ESC		1	/* a backslash */
+#define LV_HIGH		2	/* a byte >= 0x80: UTF-8 to check */
+
 /*
  * A quoted label value starting at s[i] == '"'. With skip (sample labels),
  * NULs are invisible to the lexer, also right after the closing quote.
  * Returns the token end, or 0 when the lexer would not recognise a token.
  */
 static size_t
-lex_lvalue(const uint8_t *s, size_t n, size_t i, int skip)
+lex_lvalue(const uint8_t *s, size_t n, size_t i, int skip, int *flags)
 {
+	uint8_t high = 0;
+
+	*flags = 0;
 	i++;
 	for (;;) {
-		if (skip)
-			i = skip_nuls(s, n, i);
-		if (i >= n || s[i] == '\0')
+		/* The common bytes, in a tight loop. */
+		while (i < n && s[i] != '"' && s[i] != '\\' && s[i] != '\0')
+			high |= s[i++];
+		if (high & 0x80)
+			*flags |= LV_HIGH;
+		if (i >= n)
 			return 0;
 		switch (s[i]) {
 		case '"':
 			i++;
 			return skip ? skip_nuls(s, n, i) : i;
 		case '\\':
+			*flags |= LV_ESC;
 			i++;
 			if (skip)
 				i = skip_nuls(s, n, i);
 			if (i >= n || s[i] == '\0')
 				return 0;
-			i++;
+			high |= s[i++];
 			break;
-		default:
-			i++;
+		default:	/* NUL */
+			if (!skip)
+				return 0;
+			i = skip_nuls(s, n, i);
 			break;
 		}
 	}
@@ -307,6 +320,71 @@ static const double pow10_exact[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
+
+static const uint64_t pow10_u64[] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
+static int
+bitlen128(unsigned __int128 x)
+{
+	uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+
+	if (hi != 0)
+		return 128 - __builtin_clzll(hi);
+	return lo != 0 ? 64 - __builtin_clzll(lo) : 0;
+}
+
+/*
+ * Round x * 2^exp2 to a double, half to even; sticky says the exact value
+ * is a little above x (a division left a remainder).
+ */
+static double
+round128(unsigned __int128 x, int exp2, int sticky)
+{
+	int shift = bitlen128(x) - 53;
+	unsigned __int128 rem, half;
+	uint64_t top;
+
+	if (shift <= 0)
+		return ldexp((double)(uint64_t)x, exp2);
+	top = (uint64_t)(x >> shift);
+	rem = x & (((unsigned __int128)1 << shift) - 1);
+	half = (unsigned __int128)1 << (shift - 1);
+	if (rem > half || (rem == half && (sticky || (top & 1))))
+		top++;
+	return ldexp((double)top, shift + exp2);
+}
+
+/*
+ * m * 10^e correctly rounded, for the 17 to 19 digit mantissas that miss
+ * Clinger's path (shortest round-trip output has up to 17): exact 128-bit
+ * product or quotient, then one rounding. 0, or -1 when out of its range.
+ */
+static int
+dec_exact(uint64_t m, int64_t e, double *d)
+{
+	unsigned __int128 n;
+	int s;
+
+	if (e >= 0 && e <= 19) {
+		*d = round128((unsigned __int128)m * pow10_u64[e], 0, 0);
+		return 0;
+	}
+	if (e < 0 && e >= -19) {
+		/* Scale up so that the quotient has at least 63 significant bits. */
+		s = 127 - bitlen128(m);
+		n = (unsigned __int128)m << s;
+		*d = round128(n / pow10_u64[-e], -s, n % pow10_u64[-e] != 0);
+		return 0;
+	}
+	return -1;
+}
 
 static uint64_t
 dbits(double d)
@@ -347,9 +425,7 @@ text_parse_float(const char *str, size_t n, uint64_t *bits)
 	size_t i = 0;
 	double d;
 
-	for (size_t k = 0; k < n; k++)
-		if (s[k] == 'p' || s[k] == 'P' || s[k] == '_')
-			return -1;
+	/* Go's parseFloat rejects 'p', 'P' and '_' first; no rule below takes them. */
 	if (n == 0)
 		return -1;
 	if (s[0] == '+' || s[0] == '-') {
@@ -415,6 +491,10 @@ text_parse_float(const char *str, size_t n, uint64_t *bits)
 	if (!trunc && mant <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
 		d = (double)mant;
 		d = exp10 >= 0 ? d * pow10_exact[exp10] : d / pow10_exact[-exp10];
+		*bits = dbits(d) | sign;
+		return 0;
+	}
+	if (!trunc && dec_exact(mant, exp10, &d) == 0) {
 		*bits = dbits(d) | sign;
 		return 0;
 	}
@@ -560,7 +640,7 @@ om_lvals(struct text_parser *p, const uint8_t *s, size_t n, size_t *ip,
     int keep, struct err *e)
 {
 	size_t i = *ip, name, name_end, vstart, vend;
-	int first = 1;
+	int first = 1, flags;
 
 	for (;;) {
 		uint8_t c = i < n ? s[i] : '\n';
@@ -593,9 +673,9 @@ om_lvals(struct text_parser *p, const uint8_t *s, size_t n, size_t *ip,
 		if (i >= n || s[i] != '"')
 			return perr(p, e, "expected label value");
 		vstart = i;
-		if ((vend = lex_lvalue(s, n, i, keep)) == 0)
+		if ((vend = lex_lvalue(s, n, i, keep, &flags)) == 0)
 			return perr(p, e, "expected label value (unterminated or bad escape)");
-		if (!utf8_valid(s + vstart, vend - vstart))
+		if ((flags & LV_HIGH) && !utf8_valid(s + vstart, vend - vstart))
 			return perr(p, e, "invalid UTF-8 label value");
 		i = vend;
 		if (keep) {
@@ -605,7 +685,7 @@ om_lvals(struct text_parser *p, const uint8_t *s, size_t n, size_t *ip,
 
 			l->name.p = (const char *)s + name;
 			l->name.len = name_end - name;
-			if (memchr(v, '\\', vlen) != NULL) {
+			if (flags & LV_ESC) {
 				l->value.p = (const char *)p->scratch.p + p->scratch.len;
 				unescape(&p->scratch, v, vlen);
 				l->value.len = (size_t)((const char *)p->scratch.p +

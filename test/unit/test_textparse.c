@@ -240,6 +240,57 @@ float_grammar_is_go_minus_hex(void)
 			unit_fail(__FILE__, __LINE__, "\"%s\" accepted", bad[i]);
 }
 
+/*
+ * Decimal strings of 1 to 22 digits with a point and an exponent anywhere:
+ * the fast paths must round exactly as glibc's strtod (correctly rounded).
+ */
+static void
+float_fast_paths_round_like_strtod(void)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	int bad = 0;
+
+	for (int i = 0; i < 300000 && bad < 10; i++) {
+		char str[64];
+		size_t n = 0;
+		int nd, dot;
+		uint64_t bits, want;
+		double d;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		nd = 1 + (int)(x % 22);
+		dot = (int)((x >> 8) % (uint64_t)(nd + 2));
+		if ((x >> 16) & 1)
+			str[n++] = '-';
+		for (int k = 0; k < nd; k++) {
+			if (k == dot)
+				str[n++] = '.';
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			str[n++] = (char)('0' + x % 10);
+		}
+		if ((x >> 20) % 3 == 0)
+			n += (size_t)snprintf(str + n, sizeof(str) - n, "e%d",
+			    (int)((x >> 24) % 61) - 30);
+		str[n] = '\0';
+		if (text_parse_float(str, n, &bits) != 0) {
+			unit_fail(__FILE__, __LINE__, "\"%s\" rejected", str);
+			bad++;
+			continue;
+		}
+		d = strtod(str, NULL);
+		memcpy(&want, &d, sizeof(want));
+		if (bits != want) {
+			unit_fail(__FILE__, __LINE__, "\"%s\" = 0x%016llx, strtod 0x%016llx",
+			    str, (unsigned long long)bits, (unsigned long long)want);
+			bad++;
+		}
+	}
+}
+
 static void
 label_values_unescape_only_quote_backslash_newline(void)
 {
@@ -479,6 +530,7 @@ UNIT_CASES(
 	UNIT_CASE(appendix_a_samples_field_by_field),
 	UNIT_CASE(seconds_become_ms_like_promtool),
 	UNIT_CASE(float_grammar_is_go_minus_hex),
+	UNIT_CASE(float_fast_paths_round_like_strtod),
 	UNIT_CASE(label_values_unescape_only_quote_backslash_newline),
 	UNIT_CASE(repeated_label_name_is_an_error),
 	UNIT_CASE(openmetrics_syntax_accepted),
