@@ -4,11 +4,19 @@
  * quotes and backslashes, scraped at a jittered interval.
  *
  *   gen-series [-series N] [-samples M] [-interval MS] [-start MS] OM EXPECT
+ *   gen-series [...] -block DIR EXPECT
  *
  * OM gets the OpenMetrics text (time-major, as scrapes arrive, ending in
  * "# EOF"); EXPECT gets the same samples in `promtool tsdb dump` form,
  * sorted as dump sorts them, with timestamps converted exactly as promtool
  * converts seconds to ms. Either file may be "-" (stdout) or "/dev/null".
+ *
+ * The text formats cannot carry a stale marker (0x7FF0000000000002), so with
+ * -block the samples go straight into the block-import pipeline
+ * (lib/tsdb/importer) and into 2h blocks in DIR, with stale markers: every
+ * 97th sample of some rt_queue_depth series, and the last 10 samples of
+ * every rt_queue_depth series whose number is 2 mod 8 (a target that went
+ * away). rt_queue_depth has no other NaN, so a NaN there is a stale marker.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -21,9 +29,10 @@
 #include "lib/base/xmalloc.h"
 #include "lib/tsdb/encoding.h"
 #include "lib/tsdb/gofmt.h"
+#include "lib/tsdb/importer.h"
 #include "lib/tsdb/labels.h"
 
-#define USAGE "gen-series [-series N] [-samples M] [-interval MS] [-start MS] OM EXPECT"
+#define USAGE "gen-series [-series N] [-samples M] [-interval MS] [-start MS] {OM | -block DIR} EXPECT"
 
 struct gseries {
 	struct labels	 ls;
@@ -104,6 +113,16 @@ sample_time(uint64_t i, uint64_t j, int64_t start, int64_t interval, char *secs,
 	return (int64_t)(strtod(secs, NULL) * 1000.0);
 }
 
+#define STALE_NAN 0x7FF0000000000002ULL
+
+static int
+sample_is_stale(uint64_t i, uint64_t j, uint64_t nsamples)
+{
+	if (i % 4 != 2)
+		return 0;
+	return (i % 8 == 2 && j + 10 >= nsamples) || (i % 8 == 6 && j % 97 == 96);
+}
+
 static double
 sample_value(struct gseries *s, uint64_t i, uint64_t j)
 {
@@ -159,6 +178,45 @@ om_value(FILE *fp, double v)
 		fprintf(fp, "%.17g", v);
 }
 
+/* The same samples as the text, through the importer, with stale markers. */
+static void
+write_blocks(const char *dir, struct gseries *series, int64_t nseries,
+    int64_t nsamples, int64_t start, int64_t interval)
+{
+	struct importer_config cfg = {
+		.out_dir = dir,
+		.block_duration = 7200000,
+		.max_memory = (uint64_t)256 << 20,
+	};
+	struct importer *imp;
+	struct err e;
+	char secs[32];
+
+	if ((imp = importer_create(&cfg, &e)) == NULL)
+		fatalx("%s", e.msg);
+	for (int64_t j = 0; j < nsamples; j++) {
+		for (int64_t i = 0; i < nseries; i++) {
+			struct gseries *s = &series[i];
+			double v = sample_value(s, (uint64_t)i, (uint64_t)j);
+			struct text_sample ts = { .labels = s->ls };
+
+			ts.t = sample_time((uint64_t)i, (uint64_t)j, start, interval, secs, sizeof(secs));
+			memcpy(&ts.v, &v, sizeof(ts.v));
+			if (isnan(v))
+				ts.v = 0x7FF8000000000001ULL;
+			if (sample_is_stale((uint64_t)i, (uint64_t)j, (uint64_t)nsamples))
+				ts.v = STALE_NAN;
+			if (importer_add(imp, &ts, &e) == -1)
+				fatalx("%s", e.msg);
+		}
+	}
+	if (importer_write_blocks(imp, &e) == -1)
+		fatalx("%s", e.msg);
+	importer_free(imp);
+	for (int64_t i = 0; i < nseries; i++)
+		series[i].counter = 0;
+}
+
 static FILE *
 open_out(const char *path)
 {
@@ -185,31 +243,38 @@ int
 main(int argc, char **argv)
 {
 	int64_t nseries = 10000, nsamples = 720, interval = 15000, start = 1700006400000;
+	const char *block_dir = NULL;
 	const struct flag flags[] = {
 		{ "series", FLAG_INT, &nseries, "10000", "number of series" },
 		{ "samples", FLAG_INT, &nsamples, "720", "samples per series" },
 		{ "interval", FLAG_INT, &interval, "15000", "scrape interval in ms (plus 0-999 ms jitter)" },
 		{ "start", FLAG_INT, &start, "1700006400000", "first scrape, ms since the epoch" },
+		{ "block", FLAG_STRING, &block_dir, NULL, "write 2h blocks with stale markers into this dir instead of OpenMetrics text" },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	struct gseries *series;
 	struct buf line = { 0 };
 	uint32_t *order;
-	FILE *om, *ex;
+	FILE *om = NULL, *ex;
 	char secs[32], val[GOFMT_FLOAT_MAX];
+	int nargs;
 
 	log_init("gen-series", LOG_INFO);
-	if (flags_parse(flags, USAGE, argc, argv) != 2) {
+	nargs = flags_parse(flags, USAGE, argc, argv);
+	if (nargs != (block_dir ? 1 : 2)) {
 		flags_usage(stderr, USAGE, flags);
 		return 100;
 	}
-	om = open_out(argv[0]);
-	ex = open_out(argv[1]);
+	if (block_dir == NULL)
+		om = open_out(argv[0]);
+	ex = open_out(argv[nargs - 1]);
 	series = xcalloc((size_t)nseries, sizeof(*series));
 	for (int64_t i = 0; i < nseries; i++)
 		series_make(&series[i], (uint64_t)i);
 
-	for (int64_t j = 0; j < nsamples; j++) {
+	if (block_dir != NULL)
+		write_blocks(block_dir, series, nseries, nsamples, start, interval);
+	for (int64_t j = 0; j < nsamples && om != NULL; j++) {
 		for (int64_t i = 0; i < nseries; i++) {
 			struct gseries *s = &series[i];
 			double v = sample_value(s, (uint64_t)i, (uint64_t)j);
@@ -229,7 +294,8 @@ main(int argc, char **argv)
 			fprintf(om, " %s\n", secs);
 		}
 	}
-	fputs("# EOF\n", om);
+	if (om != NULL)
+		fputs("# EOF\n", om);
 
 	order = xcalloc((size_t)nseries, sizeof(*order));
 	for (int64_t i = 0; i < nseries; i++) {
@@ -252,12 +318,14 @@ main(int argc, char **argv)
 			memcpy(&bits, &v, sizeof(bits));
 			if (isnan(v))
 				bits = 0x7FF8000000000001ULL;	/* what the text parsers yield */
+			if (block_dir != NULL && sample_is_stale(i, (uint64_t)j, (uint64_t)nsamples))
+				bits = STALE_NAN;		/* dump prints it as NaN too */
 			gofmt_float(val, bits);
 			fwrite(line.p, 1, line.len, ex);
 			fprintf(ex, " %s %" PRId64 "\n", val, ms);
 		}
 	}
-	if (fflush(om) == EOF || fflush(ex) == EOF)
+	if ((om != NULL && fflush(om) == EOF) || fflush(ex) == EOF)
 		fatal("write");
 	return 0;
 }
