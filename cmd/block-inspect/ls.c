@@ -37,49 +37,6 @@ static const char *const header[LS_COLS] = {
 	"NUM SAMPLES", "NUM CHUNKS", "NUM SERIES", "SIZE",
 };
 
-static int64_t
-file_size(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return 0;
-	return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
-}
-
-static int
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
-/* What Prometheus' Block.Size() adds up: segments, index, tombstones, meta.json. */
-static int64_t
-block_size(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	int64_t size;
-	DIR *d;
-
-	size = file_size(dir, "index") + file_size(dir, "tombstones") +
-	    file_size(dir, "meta.json");
-	if ((size_t)snprintf(path, sizeof(path), "%s/chunks", dir) >= sizeof(path) ||
-	    (d = opendir(path)) == NULL)
-		return size;
-	while ((de = readdir(d)) != NULL)
-		if (all_digits(de->d_name))
-			size += file_size(path, de->d_name);
-	closedir(d);
-	return size;
-}
-
 /* The tenant of a block found two levels below root, else NULL. */
 static const char *
 tenant_of(const char *root, const char *dir, char *buf, size_t cap)
@@ -279,7 +236,7 @@ cmd_ls(int argc, char **argv)
 			r->tenant = xstrdup(t);
 			bucket = 1;
 		}
-		r->size = block_size(dirs[i]);
+		r->size = (int64_t)block_size(dirs[i]);
 		row_cells(r, human);
 		nrows++;
 	}

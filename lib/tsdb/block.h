@@ -61,6 +61,8 @@ const struct block_meta *block_get_meta(const struct block *);
 struct index_reader *block_index(struct block *);
 struct chunk_reader *block_chunks(struct block *);
 const struct tombstone *block_tombstones(const struct block *, size_t *n);
+/* What promtool's Block.Size adds up: chunk segments, index, tombstones, meta.json. */
+uint64_t block_size(const char *dir);
 
 /* IDs of the series matching every matcher, ascending (= label order). */
 int	 block_select(struct block *, const struct matcher *, size_t nm,

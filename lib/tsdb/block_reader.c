@@ -27,7 +27,6 @@ struct block {
 
 struct found_list;
 
-static int	stone_cmp(const void *, const void *);
 static int	id_cmp(const void *, const void *);
 static void	ids_sort_uniq(struct postings *);
 static void	ids_intersect(struct postings *, const struct postings *);
@@ -78,7 +77,7 @@ block_open(const char *dir, struct err *e)
 		goto fail;
 	}
 	if (b->nstones > 1)
-		qsort(b->stones, b->nstones, sizeof(b->stones[0]), stone_cmp);
+		tombstones_sort(b->stones, b->nstones);
 	return b;
 fail:
 	block_close(b);
@@ -130,18 +129,6 @@ block_tombstones(const struct block *b, size_t *n)
 {
 	*n = b->nstones;
 	return b->stones;
-}
-
-static int
-stone_cmp(const void *a, const void *b)
-{
-	const struct tombstone *x = a, *y = b;
-
-	if (x->ref != y->ref)
-		return x->ref < y->ref ? -1 : 1;
-	if (x->mint != y->mint)
-		return x->mint < y->mint ? -1 : 1;
-	return 0;
 }
 
 static int
@@ -450,4 +437,36 @@ block_dirs_free(char **dirs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(dirs[i]);
 	free(dirs);
+}
+
+/* The size of dir/name, 0 when it cannot be known. */
+static uint64_t
+file_size(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return 0;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+uint64_t
+block_size(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	uint64_t size;
+	DIR *d;
+
+	size = file_size(dir, "index") + file_size(dir, "tombstones") +
+	    file_size(dir, "meta.json");
+	if ((size_t)snprintf(path, sizeof(path), "%s/chunks", dir) >= sizeof(path) ||
+	    (d = opendir(path)) == NULL)
+		return size;
+	while ((de = readdir(d)) != NULL)
+		if (chunk_segment_name_ok(de->d_name))
+			size += file_size(path, de->d_name);
+	closedir(d);
+	return size;
 }

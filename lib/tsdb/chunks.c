@@ -48,7 +48,6 @@ static int	writer_put(struct chunk_writer *, const void *, size_t, struct err *)
 static int	writer_finish_segment(struct chunk_writer *, struct err *);
 static int	writer_cut(struct chunk_writer *, struct err *);
 static int	writer_record(struct chunk_writer *, struct chunk *, struct err *);
-static int	segment_name_ok(const char *);
 static int	name_cmp(const void *, const void *);
 static int	reader_check(struct chunk_reader *, struct err *);
 
@@ -247,8 +246,8 @@ chunk_writer_close(struct chunk_writer *w, struct err *e)
 }
 
 /* Go's strconv.ParseUint(name, 10, 64) succeeds: digits only, fits 64 bits. */
-static int
-segment_name_ok(const char *name)
+int
+chunk_segment_name_ok(const char *name)
 {
 	uint64_t v = 0;
 
@@ -306,7 +305,7 @@ chunk_reader_open(const char *chunks_dir, struct err *e)
 		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!segment_name_ok(de->d_name))
+		if (!chunk_segment_name_ok(de->d_name))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;

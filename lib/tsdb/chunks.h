@@ -56,6 +56,8 @@ void	chunk_reader_close(struct chunk_reader *);
  */
 int	chunk_reader_get(struct chunk_reader *, uint64_t ref, struct chunk *out, struct err *);
 size_t	chunk_reader_nsegments(const struct chunk_reader *);
+/* 1 if name is a segment file name as the reader sees one (Go's ParseUint(name, 10, 64)). */
+int	chunk_segment_name_ok(const char *name);
 uint64_t chunk_reader_size(const struct chunk_reader *);	/* total bytes of all segments */
 
 #endif

@@ -201,7 +201,6 @@ static int	 block_begin(struct importer *, const uint32_t *, size_t,
 		    struct err *);
 static int	 block_series(struct importer *, uint32_t, struct err *);
 static int	 block_end(struct importer *, struct err *);
-static uint64_t	 block_size(const char *);
 
 struct importer *
 importer_create(const struct importer_config *c, struct err *e)
@@ -1357,39 +1356,6 @@ block_end(struct importer *imp, struct err *e)
 	if (imp->progress != NULL)
 		imp->progress(&imp->stats, imp->arg);
 	return 0;
-}
-
-/* The size of dir/name, 0 when it cannot be known. */
-static uint64_t
-file_size(const char *dir, const char *name)
-{
-	char path[4096];
-	struct stat sb;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return 0;
-	return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-}
-
-/* What promtool's Block.Size counts: chunk segments, index, tombstones, meta.json. */
-static uint64_t
-block_size(const char *dir)
-{
-	char path[4096];
-	uint64_t size;
-	struct dirent *de;
-	DIR *d;
-
-	size = file_size(dir, "index") + file_size(dir, "tombstones") +
-	    file_size(dir, "meta.json");
-	if ((size_t)snprintf(path, sizeof(path), "%s/chunks", dir) >= sizeof(path) ||
-	    (d = opendir(path)) == NULL)
-		return size;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			size += file_size(path, de->d_name);
-	closedir(d);
-	return size;
 }
 
 void

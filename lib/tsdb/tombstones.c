@@ -111,3 +111,22 @@ tombstones_read(const char *block_dir, struct tombstone **out, size_t *n, struct
 		return err_wrap(e, "%s", path);
 	return 0;
 }
+
+static int
+tombstone_cmp(const void *a, const void *b)
+{
+	const struct tombstone *x = a, *y = b;
+
+	if (x->ref != y->ref)
+		return x->ref < y->ref ? -1 : 1;
+	if (x->mint != y->mint)
+		return x->mint < y->mint ? -1 : 1;
+	return 0;
+}
+
+void
+tombstones_sort(struct tombstone *t, size_t n)
+{
+	if (n > 1)
+		qsort(t, n, sizeof(*t), tombstone_cmp);
+}

@@ -23,6 +23,8 @@ struct tombstone {
 int	tombstones_write(const char *block_dir, const struct tombstone *, size_t n, struct err *);
 /* Read <block_dir>/tombstones; a missing file is no tombstones. *out is malloc'd. */
 int	tombstones_read(const char *block_dir, struct tombstone **out, size_t *n, struct err *);
+/* Sort by series ID, then interval start. */
+void	tombstones_sort(struct tombstone *, size_t n);
 int	tombstones_decode(const uint8_t *p, size_t len, struct tombstone **out, size_t *n, struct err *);
 
 #endif

@@ -179,17 +179,6 @@ verify_block(const char *dir, verify_fault_fn *fn, void *arg)
 	return v.nfaults;
 }
 
-static int
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
 /*
  * The chunk reader checks magic and version; the three reserved bytes of a
  * segment header are checked here, so that no flipped byte of a segment
@@ -209,7 +198,7 @@ verify_segment_headers(struct vctx *v, const char *chunks_dir)
 		return;
 	}
 	while ((de = readdir(d)) != NULL && !v->stopped) {
-		if (!all_digits(de->d_name))
+		if (!chunk_segment_name_ok(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", chunks_dir, de->d_name);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -660,18 +649,6 @@ verify_postings(struct vctx *v)
 	postings_free(&p);
 }
 
-static int
-stone_cmp(const void *a, const void *b)
-{
-	const struct tombstone *x = a, *y = b;
-
-	if (x->ref != y->ref)
-		return x->ref < y->ref ? -1 : 1;
-	if (x->mint != y->mint)
-		return x->mint < y->mint ? -1 : 1;
-	return 0;
-}
-
 static void
 verify_tombstones(struct vctx *v)
 {
@@ -684,7 +661,7 @@ verify_tombstones(struct vctx *v)
 		return;
 	}
 	if (n > 1)
-		qsort(st, n, sizeof(st[0]), stone_cmp);
+		tombstones_sort(st, n);
 	/* Prometheus counts intervals after merging each series' overlapping ones. */
 	for (size_t i = 0; i < n; i++) {
 		if (st[i].mint > st[i].maxt)
