@@ -13,7 +13,7 @@ PREFIX   ?= /usr/local
 SANITIZE ?=
 BUILD    ?= $(if $(SANITIZE),build-asan,build)
 
-PKGS     := libbsd-overlay libpcre2-8 jansson
+PKGS     := libbsd-overlay libpcre2-8 jansson libevent yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -23,13 +23,13 @@ OPT      := -O2 -g
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SANFLAGS := $(if $(SANITIZE),$(ASAN))
 CFLAGS   += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
-LDLIBS   += $(PKG_LIBS) -lm
+LDLIBS   += $(PKG_LIBS) -lsnappy -lm
 LDFLAGS  += $(SANFLAGS)
 
 # Debian packages: build, tests, interop peers, bench.
-DEB_PKGS := build-essential clang pkg-config libbsd-dev libpcre2-dev libjansson-dev \
+DEB_PKGS := build-essential clang pkg-config libbsd-dev libpcre2-dev libjansson-dev libsnappy-dev libevent-dev libyaml-dev \
             libclang-rt-14-dev bats bats-assert bats-support jq prometheus time \
-            victoria-metrics curl
+            victoria-metrics curl prometheus-node-exporter
 
 LIB_SRCS  := $(sort $(wildcard lib/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -84,7 +84,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -I. $(PKG_CFLAGS) \
 $(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
 	@$(if $(V),,echo "  FUZZ    $@")
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lm
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lsnappy -lm
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

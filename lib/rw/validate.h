@@ -1,0 +1,101 @@
+/*
+ * validate — what Cortex v1.21.1 checks on what a tenant sends, in one
+ * place: the tenant ID (pkg/util/users ValidTenantID), to be called by
+ * every program before a tenant ID touches a path or a label; and the
+ * distributor's checks of each decoded series and metadata entry
+ * (pkg/distributor prepareSeriesKeys/validateSeries, pkg/util/validation),
+ * in Cortex's order, with its texts and HTTP statuses.
+ *
+ * Messages go to a struct buf (appended; it may be NULL) because Cortex's
+ * texts quote up to three 200-character strings, longer than struct err.
+ * Go's quoting (%q, %.200q) is reproduced exactly: strconv.Quote of the
+ * string cut to 200 runes.
+ */
+#ifndef RINGTAIL_VALIDATE_H
+#define RINGTAIL_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/base/err.h"
+#include "lib/rw/remote_write.h"
+#include "lib/tsdb/encoding.h"
+
+/* The tenant header; missing or empty answers 401 "no org id". */
+#define TENANT_HEADER		"X-Scope-OrgID"
+#define TENANT_ERR_MISSING	"no org id"
+#define TENANT_STATUS_MISSING	401
+/* The one tenant of every request when -auth.enabled=false. */
+#define TENANT_FAKE		"fake"
+#define TENANT_ID_MAX_LEN	150
+/* An invalid tenant ID fails Cortex's push as a plain error: 500. */
+#define TENANT_STATUS_INVALID	500
+
+/*
+ * 0 if id[0..n) is a valid tenant ID; else -1 and Cortex's text, checks in
+ * its order: characters (a-z A-Z 0-9 ! - _ . * ' ( ), by rune), length
+ * (<= 150 bytes), then the names "__markers__", "user-index.json.gz", "."
+ * and "..". The empty ID passes here: callers answer it with 401 first.
+ */
+int	tenant_validate_msg(const char *id, size_t n, struct buf *msg);
+/* The same into a struct err (a message past 511 bytes is cut). */
+int	tenant_validate(const char *id, size_t n, struct err *);
+
+/*
+ * Cortex's per-tenant limits that the distributor checks, named after their
+ * flags; rw_limits_default sets Cortex's defaults (in brackets).
+ */
+struct rw_limits {
+	int	 enforce_metric_name;		/* -validation.enforce-metric-name [true] */
+	size_t	 max_label_names_per_series;	/* ...max-label-names-per-series [30] */
+	size_t	 max_label_name_length;		/* ...max-length-label-name [1024] */
+	size_t	 max_label_value_length;	/* ...max-length-label-value [2048] */
+	size_t	 max_labels_size_bytes;		/* ...max-labels-size-bytes [0 = off] */
+	int	 reject_old_samples;		/* ...reject-old-samples [false] */
+	int64_t	 reject_old_samples_max_age_ms;	/* ...reject-old-samples.max-age [14d] */
+	int64_t	 creation_grace_period_ms;	/* ...create-grace-period [10m] */
+	int	 enforce_metadata_metric_name;	/* ...enforce-metadata-metric-name [true] */
+	size_t	 max_metadata_length;		/* ...max-metadata-length [1024] */
+	int	 skip_label_name_validation;	/* distributor config, no flag [false] */
+};
+
+void	rw_limits_default(struct rw_limits *);
+
+/* Every validation failure below is HTTP 400. */
+#define RW_STATUS_INVALID	400
+
+/*
+ * A series with no labels at all fails the whole request before anything
+ * is stored: -1 and "empty labels found".
+ */
+int	rw_validate_request(const struct rw_request *, struct buf *msg);
+
+/*
+ * DROP: nothing is left once empty values go, skip the series silently.
+ * INVALID: skip it; the first such text of a request is the answer (400).
+ */
+#define RW_SERIES_OK		0
+#define RW_SERIES_DROP		1
+#define RW_SERIES_INVALID	(-1)
+
+/*
+ * The distributor's checks of one series, in Cortex's order: metric name
+ * (present, legacy syntax) while empty values are still there; then labels
+ * with empty values are removed and the rest sorted by name, in place;
+ * then label count, each label's name syntax, name length, value length,
+ * duplicate names, total label bytes; then each sample's timestamp against
+ * now_ms (too old, when enabled; too new beyond the grace period).
+ * Exemplars and histograms are not kept by the decoder and not checked.
+ */
+int	rw_validate_series(struct rw_series *, const struct rw_limits *,
+	    int64_t now_ms, struct buf *msg);
+
+/* Cortex's metadata checks: family name present, name/help/unit lengths. */
+int	rw_validate_metadata(const struct rw_metadata *,
+	    const struct rw_limits *, struct buf *msg);
+
+/* prometheus/common's legacy rules: [a-zA-Z_:][a-zA-Z0-9_:]*, [a-zA-Z_][a-zA-Z0-9_]*. */
+int	rw_valid_metric_name(const char *, size_t);
+int	rw_valid_label_name(const char *, size_t);
+
+#endif
