@@ -65,7 +65,10 @@ int	checkpoint_delete_older(const char *waldir, int index, struct err *);
  * segment; checkpoint the older two thirds of the segments before it; delete
  * the segments and the older checkpoints the new one covers. *index gets
  * the checkpoint's index, or -1 when there were too few segments to bother
- * (then nothing but the new segment happened). Returns 0 or -1.
+ * (then nothing but the new segment happened). stats may be NULL. Returns
+ * 0 or -1; -1 with *index >= 0 means the checkpoint is in place but old
+ * segments or checkpoints could not be deleted (harmless: replay skips
+ * what a checkpoint covers, and the next truncation retries).
  */
 int	checkpoint_truncate_wal(struct wal *, checkpoint_keep_fn keep, void *arg,
 	    int64_t mint, int *index, struct checkpoint_stats *stats, struct err *);

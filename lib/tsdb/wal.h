@@ -114,7 +114,8 @@ int	wal_truncate(struct wal *, int before, struct err *);
  * segment after c->segment, truncate that one to c->good_end, fsync, and
  * continue writing in the segment after it. Refuses a checkpoint's damage
  * and damage in the active segment. *rep (may be NULL) says what was
- * dropped. Returns 0 or -1.
+ * dropped. The reader that found c may only be freed afterwards (the cut
+ * shortens a file it maps). Returns 0 or -1.
  */
 int	wal_repair(struct wal *, const struct wal_corruption *c,
 	    struct wal_repair *rep, struct err *);
@@ -150,8 +151,9 @@ int	wal_reader_add(struct wal_reader *, const char *dir, int first, int last,
 /* Read one segment's bytes from memory (tests, fuzzing): segment 0 of dir "". */
 void	wal_reader_add_mem(struct wal_reader *, const uint8_t *p, size_t len);
 /*
- * Next record: 1 and *rec/*len (valid until the next call), 0 at the end,
- * -1 on error. After -1, wal_reader_corruption says whether it was damage.
+ * Next record: 1 with *rec and *len set (valid until the next call), 0 at
+ * the end, -1 on error. After -1, wal_reader_corruption says whether it
+ * was damage.
  */
 int	wal_reader_next(struct wal_reader *, const uint8_t **rec, size_t *len,
 	    struct err *);
@@ -163,7 +165,10 @@ int	wal_reader_corruption(const struct wal_reader *, struct wal_corruption *c);
  */
 void	wal_reader_bad_record(const struct wal_reader *, const char *why,
 	    struct wal_corruption *c);
-/* Position of the record just returned: segment index, start and end offsets. */
+/*
+ * Position of the record just returned: segment index, start and end
+ * offsets. Any of the pointers may be NULL.
+ */
 void	wal_reader_pos(const struct wal_reader *, int *segment, uint64_t *start,
 	    uint64_t *end);
 void	wal_reader_free(struct wal_reader *);
