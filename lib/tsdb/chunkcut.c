@@ -7,7 +7,6 @@
 
 #define SAMPLES_PER_CHUNK	120
 
-static int64_t	range_for_timestamp(int64_t, int64_t);
 static int64_t	compute_chunk_end_time(int64_t, int64_t, int64_t);
 static void	cutter_cut(struct chunk_cutter *, int64_t);
 
@@ -23,8 +22,8 @@ chunk_cutter_init(struct chunk_cutter *cc, int64_t range)
  * The end of t's chunk range, with Go's truncating division (so for
  * -R < t < 0 it is R) and Go's wrapping arithmetic near INT64_MAX.
  */
-static int64_t
-range_for_timestamp(int64_t t, int64_t r)
+int64_t
+chunk_range_end(int64_t t, int64_t r)
 {
 	if (r <= 0)
 		return INT64_MAX;
@@ -52,6 +51,14 @@ compute_chunk_end_time(int64_t start, int64_t cur, int64_t max)
 	if (k <= 1)
 		return max;
 	return (int64_t)((uint64_t)start + (uint64_t)(span / k));
+}
+
+int
+chunk_cut_due(uint16_t n, int64_t cur_mint, int64_t cur_maxt, int64_t *next_at, int64_t t)
+{
+	if (n == SAMPLES_PER_CHUNK / 4)
+		*next_at = compute_chunk_end_time(cur_mint, cur_maxt, *next_at);
+	return t >= *next_at || n >= SAMPLES_PER_CHUNK * 2;
 }
 
 /* Close the open chunk (an empty one is dropped, as the head does) and start a new one at t. */
@@ -83,7 +90,7 @@ cutter_cut(struct chunk_cutter *cc, int64_t t)
 	cc->has_cur = 1;
 	cc->cur_mint = t;
 	cc->cur_maxt = INT64_MIN;
-	cc->next_at = range_for_timestamp(t, cc->range);
+	cc->next_at = chunk_range_end(t, cc->range);
 }
 
 int
@@ -99,11 +106,9 @@ chunk_cutter_append(struct chunk_cutter *cc, int64_t t, uint64_t v)
 	if (n == 0) {
 		/* An empty chunk (its first sample was refused) starts at the first accepted one. */
 		cc->cur_mint = t;
-		cc->next_at = range_for_timestamp(t, cc->range);
+		cc->next_at = chunk_range_end(t, cc->range);
 	}
-	if (n == SAMPLES_PER_CHUNK / 4)
-		cc->next_at = compute_chunk_end_time(cc->cur_mint, cc->cur_maxt, cc->next_at);
-	if (t >= cc->next_at || n >= SAMPLES_PER_CHUNK * 2)
+	if (chunk_cut_due(n, cc->cur_mint, cc->cur_maxt, &cc->next_at, t))
 		cutter_cut(cc, t);
 	xor_chunk_append(&cc->cur, t, v);
 	cc->cur_maxt = t;

@@ -34,6 +34,17 @@ struct chunk_cutter {
 	size_t			 outcap;
 };
 
+/*
+ * The rule itself, shared with the head's series (lib/tsdb/head_series.c),
+ * which keep their own compact state. chunk_range_end is the end of t's
+ * chunk range (Go's truncating division: for -R < t < 0 it is R).
+ * chunk_cut_due: the open chunk started at cur_mint, holds n samples, the
+ * last at cur_maxt, and must end before *next_at; returns 1 when t must
+ * start a new chunk, updating *next_at with the estimate at the 31st sample.
+ */
+int64_t	chunk_range_end(int64_t t, int64_t range);
+int	chunk_cut_due(uint16_t n, int64_t cur_mint, int64_t cur_maxt, int64_t *next_at, int64_t t);
+
 void	chunk_cutter_init(struct chunk_cutter *, int64_t range);
 /* Append one sample: 0 appended; 1 rejected because t <= the last appended t (out of order or duplicate). */
 int	chunk_cutter_append(struct chunk_cutter *, int64_t t, uint64_t v);

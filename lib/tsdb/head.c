@@ -1,0 +1,809 @@
+/*
+ * head — the series table, string interning, appends, WAL replay hooks and
+ * truncation (Prometheus' tsdb/head.go, head_append.go, head_wal.go).
+ * Postings upkeep lives in head_postings.c, chunk cutting in head_series.c,
+ * queries and block cutting in head_query.c.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAD_INTERNALS
+#include "lib/base/xmalloc.h"
+#include "lib/tsdb/chunkcut.h"
+#include "lib/tsdb/gofmt.h"
+#include "lib/tsdb/head.h"
+
+/* A WAL ref that replay maps onto an existing series (Prometheus' multiRef). */
+struct head_alias {
+	uint64_t		 ref;
+	struct memseries	*s;
+};
+
+#define HTAB_MIN	16
+
+static int	eq_istr(const void *, const void *);
+static int	eq_labels(const void *, const void *);
+static int	eq_ref(const void *, const void *);
+static int	eq_alias(const void *, const void *);
+static struct istr *string_ref(struct head *, struct str);
+static void	string_unref(struct head *, struct istr *);
+static struct memseries *series_lookup(const struct head *, const struct labels *, uint64_t);
+static struct memseries *series_create(struct head *, uint64_t, const struct labels *, uint64_t);
+static void	series_destroy(struct head *, struct memseries *);
+static void	clean_labels(struct head *, const struct labels *, struct labels *);
+static enum head_err check_limits(struct head *, const struct labels *);
+static int64_t	appendable_min_valid(const struct head *);
+static void	update_min_max(struct head *, int64_t);
+static int64_t	head_gc(struct head *, int64_t, struct head_refs *);
+static void	aliases_clear(struct head *);
+static void	refs_push(struct head_refs *, uint64_t);
+static int	cmp_u64(const void *, const void *);
+
+/*
+ * Hash tables.
+ */
+
+uint64_t
+head_hash_u64(uint64_t x)
+{
+	/* splitmix64's finalizer: refs and pointers are far from random. */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+void
+head_htab_init(struct htab *t, size_t cap)
+{
+	t->v = xcalloc(cap, sizeof(t->v[0]));
+	t->mask = cap - 1;
+	t->n = 0;
+}
+
+void
+head_htab_free(struct htab *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
+head_htab_resize(struct htab *t, size_t cap)
+{
+	struct hslot *old = t->v;
+	size_t oldcap = t->mask + 1;
+
+	t->v = xcalloc(cap, sizeof(t->v[0]));
+	t->mask = cap - 1;
+	for (size_t i = 0; i < oldcap; i++) {
+		size_t j;
+
+		if (old[i].p == NULL)
+			continue;
+		for (j = old[i].h & t->mask; t->v[j].p != NULL; j = (j + 1) & t->mask)
+			;
+		t->v[j] = old[i];
+	}
+	free(old);
+}
+
+struct hslot *
+head_htab_find(const struct htab *t, uint64_t h, int (*eq)(const void *, const void *),
+    const void *key)
+{
+	for (size_t i = h & t->mask; t->v[i].p != NULL; i = (i + 1) & t->mask)
+		if (t->v[i].h == h && eq(t->v[i].p, key))
+			return &t->v[i];
+	return NULL;
+}
+
+/* Insert an entry known to be absent; the table stays at most 3/4 full. */
+void
+head_htab_put(struct htab *t, uint64_t h, void *p)
+{
+	size_t i;
+
+	if ((t->n + 1) * 4 > (t->mask + 1) * 3)
+		head_htab_resize(t, (t->mask + 1) * 2);
+	for (i = h & t->mask; t->v[i].p != NULL; i = (i + 1) & t->mask)
+		;
+	t->v[i].h = h;
+	t->v[i].p = p;
+	t->n++;
+}
+
+/* Remove a slot, shifting later entries of the probe run back into the hole. */
+void
+head_htab_del(struct htab *t, struct hslot *slot)
+{
+	size_t i = (size_t)(slot - t->v), j = i;
+
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & t->mask;
+		if (t->v[j].p == NULL)
+			break;
+		k = t->v[j].h & t->mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		t->v[i] = t->v[j];
+		i = j;
+	}
+	t->v[i].p = NULL;
+	t->n--;
+}
+
+/* After a gc: give back memory when the table is mostly empty. */
+void
+head_htab_shrink(struct htab *t)
+{
+	size_t cap = t->mask + 1;
+
+	while (cap > HTAB_MIN && t->n * 8 < cap)
+		cap /= 2;
+	if (cap < t->mask + 1)
+		head_htab_resize(t, cap);
+}
+
+int
+head_htab_eq_ptr(const void *entry, const void *key)
+{
+	return entry == key;
+}
+
+static int
+eq_istr(const void *entry, const void *key)
+{
+	const struct istr *s = entry;
+	const struct str *k = key;
+
+	return s->len == k->len && (k->len == 0 || memcmp(s->p, k->p, k->len) == 0);
+}
+
+static int
+eq_labels(const void *entry, const void *key)
+{
+	const struct memseries *s = entry;
+	const struct labels *ls = key;
+
+	if (s->nlabels != ls->n)
+		return 0;
+	for (size_t i = 0; i < ls->n; i++) {
+		const struct istr *n = s->lbl[2 * i], *v = s->lbl[2 * i + 1];
+		struct str sn = { n->p, n->len }, sv = { v->p, v->len };
+
+		if (!str_eq(sn, ls->v[i].name) || !str_eq(sv, ls->v[i].value))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+eq_ref(const void *entry, const void *key)
+{
+	const struct memseries *s = entry;
+
+	return s->ref == *(const uint64_t *)key;
+}
+
+static int
+eq_alias(const void *entry, const void *key)
+{
+	const struct head_alias *a = entry;
+
+	return a->ref == *(const uint64_t *)key;
+}
+
+/*
+ * Interned strings: one refcounted copy per distinct label name or value.
+ */
+
+struct istr *
+head_string_find(const struct head *h, const char *p, size_t len)
+{
+	struct str k = { p, len };
+	struct hslot *sl;
+
+	sl = head_htab_find(&h->strings, str_hash(p, len, 0), eq_istr, &k);
+	return sl != NULL ? sl->p : NULL;
+}
+
+static struct istr *
+string_ref(struct head *h, struct str s)
+{
+	uint64_t hh = str_hash(s.p, s.len, 0);
+	struct hslot *sl;
+	struct istr *is;
+
+	if ((sl = head_htab_find(&h->strings, hh, eq_istr, &s)) != NULL) {
+		is = sl->p;
+		is->refs++;
+		return is;
+	}
+	is = xmalloc(sizeof(*is) + s.len + 1);
+	is->refs = 1;
+	is->len = (uint32_t)s.len;
+	is->hash = hh;
+	if (s.len > 0)
+		memcpy(is->p, s.p, s.len);
+	is->p[s.len] = '\0';
+	head_htab_put(&h->strings, hh, is);
+	return is;
+}
+
+static void
+string_unref(struct head *h, struct istr *is)
+{
+	if (--is->refs > 0)
+		return;
+	head_htab_del(&h->strings, head_htab_find(&h->strings, is->hash, head_htab_eq_ptr, is));
+	free(is);
+}
+
+/*
+ * Series.
+ */
+
+struct memseries *
+head_series_get(const struct head *h, uint64_t ref)
+{
+	struct hslot *sl = head_htab_find(&h->by_ref, head_hash_u64(ref), eq_ref, &ref);
+
+	return sl != NULL ? sl->p : NULL;
+}
+
+static struct memseries *
+series_lookup(const struct head *h, const struct labels *ls, uint64_t hash)
+{
+	struct hslot *sl = head_htab_find(&h->by_labels, hash, eq_labels, ls);
+
+	return sl != NULL ? sl->p : NULL;
+}
+
+static struct memseries *
+series_create(struct head *h, uint64_t ref, const struct labels *ls, uint64_t hash)
+{
+	struct memseries *s;
+
+	s = xcalloc(1, sizeof(*s) + 2 * ls->n * sizeof(s->lbl[0]));
+	s->ref = ref;
+	s->nlabels = (uint32_t)ls->n;
+	for (size_t i = 0; i < ls->n; i++) {
+		s->lbl[2 * i] = string_ref(h, ls->v[i].name);
+		s->lbl[2 * i + 1] = string_ref(h, ls->v[i].value);
+	}
+	head_htab_put(&h->by_labels, hash, s);
+	head_htab_put(&h->by_ref, head_hash_u64(ref), s);
+	head_postings_add(h, s);
+	if (ref > h->last_ref)
+		h->last_ref = ref;
+	return s;
+}
+
+/* Free a series already taken out of the tables and the postings. */
+static void
+series_destroy(struct head *h, struct memseries *s)
+{
+	h->nchunks -= memseries_nchunks(s);
+	memseries_drop_chunks(s);
+	xor_chunk_free(&s->cur);
+	for (uint32_t i = 0; i < 2 * s->nlabels; i++)
+		string_unref(h, s->lbl[i]);
+	free(s);
+}
+
+int
+head_series_labels(struct head *h, uint64_t ref, struct labels *out)
+{
+	struct memseries *s = head_series_get(h, ref);
+
+	if (s == NULL)
+		return 0;
+	memseries_labels(s, &h->scratch, &h->scratch_cap, out);
+	return 1;
+}
+
+/*
+ * Create, free, accessors.
+ */
+
+struct head *
+head_create(const struct head_opts *o)
+{
+	struct head *h;
+
+	h = xcalloc(1, sizeof(*h));
+	if (o != NULL)
+		h->opts = *o;
+	if (h->opts.chunk_range <= 0)
+		h->opts.chunk_range = HEAD_CHUNK_RANGE_DEFAULT;
+	h->min_time = INT64_MAX;
+	h->max_time = INT64_MIN;
+	h->min_valid_time = INT64_MIN;
+	h->append_init = 1;
+	head_htab_init(&h->strings, HTAB_MIN);
+	head_htab_init(&h->by_labels, HTAB_MIN);
+	head_htab_init(&h->by_ref, HTAB_MIN);
+	head_htab_init(&h->aliases, HTAB_MIN);
+	head_htab_init(&h->pairs, HTAB_MIN);
+	head_htab_init(&h->pnames, HTAB_MIN);
+	return h;
+}
+
+void
+head_free(struct head *h)
+{
+	if (h == NULL)
+		return;
+	aliases_clear(h);
+	for (size_t i = 0; i <= h->by_ref.mask; i++) {
+		struct memseries *s = h->by_ref.v[i].p;
+
+		if (s == NULL)
+			continue;
+		memseries_drop_chunks(s);
+		xor_chunk_free(&s->cur);
+		free(s);
+	}
+	for (size_t i = 0; i <= h->strings.mask; i++)
+		free(h->strings.v[i].p);
+	head_postings_free(h);
+	head_htab_free(&h->strings);
+	head_htab_free(&h->by_labels);
+	head_htab_free(&h->by_ref);
+	head_htab_free(&h->aliases);
+	free(h->scratch);
+	free(h);
+}
+
+void
+head_stats(const struct head *h, struct head_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->num_series = h->by_ref.n;
+	st->num_chunks = h->nchunks;
+	st->next_ref = h->last_ref + 1;
+	st->min_time = h->min_time;
+	st->max_time = h->max_time;
+	st->min_valid_time = h->min_valid_time;
+	st->replay_unknown_refs = h->replay_unknown;
+	st->strings = h->strings.n;
+}
+
+int64_t
+head_min_time(const struct head *h)
+{
+	return h->min_time;
+}
+
+int64_t
+head_max_time(const struct head *h)
+{
+	return h->max_time;
+}
+
+void
+head_refs_free(struct head_refs *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+refs_push(struct head_refs *r, uint64_t ref)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->v = xreallocarray(r->v, r->cap, sizeof(r->v[0]));
+	}
+	r->v[r->n++] = ref;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Errors.
+ */
+
+const char *
+head_err_text(enum head_err e)
+{
+	switch (e) {
+	case HEAD_OK:
+		return "ok";
+	case HEAD_ERR_OUT_OF_BOUNDS:
+		return "out of bounds";
+	case HEAD_ERR_OUT_OF_ORDER:
+		return "out of order sample";
+	case HEAD_ERR_DUPLICATE:
+		return "duplicate sample for timestamp";
+	case HEAD_ERR_EMPTY_LABELS:
+		return "empty labelset: invalid sample";
+	case HEAD_ERR_DUP_LABEL_NAME:
+		return "label name is not unique: invalid sample";
+	case HEAD_ERR_SERIES_LIMIT:
+		return "per-user series limit exceeded";
+	case HEAD_ERR_METRIC_SERIES_LIMIT:
+		return "per-metric series limit exceeded";
+	}
+	return "unknown head error";
+}
+
+void
+head_err_format(const struct head *h, enum head_err e, const struct labels *ls,
+    struct buf *out)
+{
+	struct labels clean = { NULL, 0 };
+	struct str name = { NULL, 0 };
+	const char *text = head_err_text(e);
+	char tmp[256];
+	uint64_t lim;
+	int n;
+
+	/* The label set Prometheus reports on: empty values dropped. */
+	if (ls != NULL) {
+		clean.v = xcalloc(ls->n ? ls->n : 1, sizeof(clean.v[0]));
+		for (size_t i = 0; i < ls->n; i++)
+			if (ls->v[i].value.len > 0)
+				clean.v[clean.n++] = ls->v[i];
+		name = labels_get(&clean, STR_LIT("__name__"));
+	}
+	switch (e) {
+	case HEAD_ERR_DUP_LABEL_NAME:
+		for (size_t i = 1; i < clean.n; i++) {
+			if (!str_eq(clean.v[i - 1].name, clean.v[i].name))
+				continue;
+			buf_put_bytes(out, "label name \"", 12);
+			buf_put_bytes(out, clean.v[i].name.p, clean.v[i].name.len);
+			buf_put_bytes(out, "\" is not unique: invalid sample", 31);
+			goto done;
+		}
+		break;
+	case HEAD_ERR_SERIES_LIMIT:
+		lim = h->opts.max_series;
+		n = snprintf(tmp, sizeof(tmp), "per-user series limit of %" PRIu64
+		    " exceeded, please contact administrator to raise it (local limit: %"
+		    PRIu64 " global limit: 0 actual local limit: %" PRIu64 ")", lim, lim, lim);
+		buf_put_bytes(out, tmp, (size_t)n);
+		goto done;
+	case HEAD_ERR_METRIC_SERIES_LIMIT:
+		lim = h->opts.max_series_per_metric;
+		n = snprintf(tmp, sizeof(tmp), "per-metric series limit of %" PRIu64
+		    " exceeded for metric ", lim);
+		buf_put_bytes(out, tmp, (size_t)n);
+		if (name.len > 0)
+			buf_put_bytes(out, name.p, name.len);
+		n = snprintf(tmp, sizeof(tmp), ", please contact administrator to raise it "
+		    "(local limit: %" PRIu64 " global limit: 0 actual local limit: %" PRIu64
+		    ") for series ", lim, lim);
+		buf_put_bytes(out, tmp, (size_t)n);
+		gofmt_labels(out, &clean);
+		goto done;
+	default:
+		break;
+	}
+	buf_put_bytes(out, text, strlen(text));
+done:
+	free(clean.v);
+}
+
+/*
+ * Appends.
+ */
+
+/* Go's wrapping int64 arithmetic: max(head max time − R/2, min valid time). */
+static int64_t
+appendable_min_valid(const struct head *h)
+{
+	int64_t cw_end = (int64_t)((uint64_t)h->max_time - (uint64_t)(h->opts.chunk_range / 2));
+
+	return cw_end > h->min_valid_time ? cw_end : h->min_valid_time;
+}
+
+void
+head_append_begin(struct head *h)
+{
+	/* A head without samples takes its window from the first sample (initAppender). */
+	if (h->min_time == INT64_MAX) {
+		h->append_init = 1;
+		return;
+	}
+	h->append_init = 0;
+	h->append_min_valid = appendable_min_valid(h);
+}
+
+static void
+update_min_max(struct head *h, int64_t t)
+{
+	if (t < h->min_time)
+		h->min_time = t;
+	if (t > h->max_time)
+		h->max_time = t;
+}
+
+/* Labels.WithoutEmpty into the head's scratch, unless nothing needs dropping. */
+static void
+clean_labels(struct head *h, const struct labels *ls, struct labels *out)
+{
+	size_t k = 0;
+
+	*out = *ls;
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].value.len == 0)
+			goto copy;
+	return;
+copy:
+	if (h->scratch_cap < ls->n) {
+		h->scratch_cap = ls->n;
+		h->scratch = xreallocarray(h->scratch, h->scratch_cap, sizeof(h->scratch[0]));
+	}
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].value.len > 0)
+			h->scratch[k++] = ls->v[i];
+	out->v = h->scratch;
+	out->n = k;
+}
+
+/* Cortex's PreCreation: the per-user limit first, then the per-metric one. */
+static enum head_err
+check_limits(struct head *h, const struct labels *ls)
+{
+	struct istr *nm, *val;
+	struct plist *pl;
+	struct str name;
+
+	if (h->opts.max_series > 0 && h->by_ref.n >= h->opts.max_series)
+		return HEAD_ERR_SERIES_LIMIT;
+	if (h->opts.max_series_per_metric == 0)
+		return HEAD_OK;
+	name = labels_get(ls, STR_LIT("__name__"));
+	if (name.len == 0)
+		return HEAD_OK;
+	if ((nm = head_string_find(h, "__name__", 8)) == NULL ||
+	    (val = head_string_find(h, name.p, name.len)) == NULL ||
+	    (pl = head_plist_get(h, nm, val)) == NULL)
+		return HEAD_OK;
+	if (pl->n >= h->opts.max_series_per_metric)
+		return HEAD_ERR_METRIC_SERIES_LIMIT;
+	return HEAD_OK;
+}
+
+enum head_err
+head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
+    uint64_t *ref, int *created)
+{
+	struct memseries *s;
+	struct labels cl;
+	enum head_err rc;
+	uint64_t hash;
+
+	if (created != NULL)
+		*created = 0;
+	if (h->append_init) {
+		if (h->min_time == INT64_MAX) {
+			h->min_time = t;
+			if (h->max_time == INT64_MIN)
+				h->max_time = t;
+		}
+		h->append_min_valid = appendable_min_valid(h);
+		h->append_init = 0;
+	}
+	if (t < h->append_min_valid)
+		return HEAD_ERR_OUT_OF_BOUNDS;
+	clean_labels(h, ls, &cl);
+	if (cl.n == 0)
+		return HEAD_ERR_EMPTY_LABELS;
+	if (labels_has_dup_names(&cl))
+		return HEAD_ERR_DUP_LABEL_NAME;
+	hash = labels_hash(&cl);
+	if ((s = series_lookup(h, &cl, hash)) == NULL) {
+		if ((rc = check_limits(h, &cl)) != HEAD_OK)
+			return rc;
+		s = series_create(h, h->last_ref + 1, &cl, hash);
+		if (created != NULL)
+			*created = 1;
+	}
+	if (s->cur.n > 0 && t <= s->cur.t) {
+		if (t < s->cur.t)
+			return HEAD_ERR_OUT_OF_ORDER;
+		if (v != s->cur.v)
+			return HEAD_ERR_DUPLICATE;
+	} else
+		h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
+	update_min_max(h, t);
+	if (ref != NULL)
+		*ref = s->ref;
+	return HEAD_OK;
+}
+
+/*
+ * WAL replay.
+ */
+
+void
+head_set_min_valid_time(struct head *h, int64_t t)
+{
+	h->min_valid_time = t;
+}
+
+static void
+aliases_clear(struct head *h)
+{
+	for (size_t i = 0; i <= h->aliases.mask; i++)
+		free(h->aliases.v[i].p);
+	head_htab_free(&h->aliases);
+	head_htab_init(&h->aliases, HTAB_MIN);
+}
+
+int
+head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct err *e)
+{
+	uint64_t hash = labels_hash(ls);
+	struct memseries *s;
+
+	if ((s = series_lookup(h, ls, hash)) != NULL) {
+		/* A repeated series record: samples replayed so far are lost (wal-format.md §6.2). */
+		h->nchunks -= memseries_nchunks(s);
+		memseries_drop_chunks(s);
+		if (s->ref != ref) {
+			struct hslot *sl = head_htab_find(&h->aliases, head_hash_u64(ref), eq_alias, &ref);
+			struct head_alias *a;
+
+			if (sl != NULL)
+				a = sl->p;
+			else {
+				a = xmalloc(sizeof(*a));
+				a->ref = ref;
+				head_htab_put(&h->aliases, head_hash_u64(ref), a);
+			}
+			a->s = s;
+		}
+		if (ref > h->last_ref)
+			h->last_ref = ref;
+		return 0;
+	}
+	if (head_series_get(h, ref) != NULL)
+		return err_set(e, "series ref %" PRIu64 " replayed with a different label set", ref);
+	series_create(h, ref, ls, hash);
+	return 0;
+}
+
+int
+head_replay_sample(struct head *h, uint64_t ref, int64_t t, uint64_t v)
+{
+	struct memseries *s = NULL;
+	struct hslot *sl;
+
+	if (t < h->min_valid_time)
+		return 0;
+	if (h->aliases.n > 0 &&
+	    (sl = head_htab_find(&h->aliases, head_hash_u64(ref), eq_alias, &ref)) != NULL)
+		s = ((struct head_alias *)sl->p)->s;
+	if (s == NULL && (s = head_series_get(h, ref)) == NULL) {
+		h->replay_unknown++;
+		return 0;
+	}
+	if (s->cur.n > 0 && t <= s->cur.t)
+		return 0;
+	h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
+	update_min_max(h, t);
+	return 1;
+}
+
+void
+head_replay_end(struct head *h, struct head_refs *dropped)
+{
+	aliases_clear(h);
+	if (h->min_time < h->min_valid_time)
+		h->min_time = h->min_valid_time;
+	head_gc(h, h->min_time, dropped);
+}
+
+/*
+ * Truncation and garbage collection.
+ */
+
+/*
+ * Drop chunks ending before mint, then the series left without chunks
+ * (tables, postings, strings). Returns the smallest remaining sample time
+ * (INT64_MAX when none).
+ */
+static int64_t
+head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
+{
+	struct memseries **dead = NULL;
+	size_t ndead = 0, cap = 0, first = dropped != NULL ? dropped->n : 0;
+	int64_t actual = INT64_MAX;
+
+	aliases_clear(h);
+	for (size_t i = 0; i <= h->by_ref.mask; i++) {
+		struct memseries *s = h->by_ref.v[i].p;
+		int64_t smin;
+
+		if (s == NULL)
+			continue;
+		h->nchunks -= memseries_truncate(s, mint);
+		if (memseries_min_time(s, &smin)) {
+			if (smin < actual)
+				actual = smin;
+			continue;
+		}
+		if (ndead == cap) {
+			cap = cap ? cap * 2 : 64;
+			dead = xreallocarray(dead, cap, sizeof(dead[0]));
+		}
+		dead[ndead++] = s;
+	}
+	for (size_t i = 0; i < ndead; i++) {
+		struct memseries *s = dead[i];
+		struct labels ls;
+
+		memseries_labels(s, &h->scratch, &h->scratch_cap, &ls);
+		head_htab_del(&h->by_labels, head_htab_find(&h->by_labels, labels_hash(&ls),
+		    head_htab_eq_ptr, s));
+		head_htab_del(&h->by_ref, head_htab_find(&h->by_ref, head_hash_u64(s->ref),
+		    head_htab_eq_ptr, s));
+		if (dropped != NULL)
+			refs_push(dropped, s->ref);
+	}
+	/* Postings still name the dead series; their strings must outlive that. */
+	head_postings_remove(h, dead, ndead);
+	for (size_t i = 0; i < ndead; i++)
+		series_destroy(h, dead[i]);
+	free(dead);
+	if (dropped != NULL && dropped->n > first)
+		qsort(dropped->v + first, dropped->n - first, sizeof(dropped->v[0]), cmp_u64);
+	head_htab_shrink(&h->by_labels);
+	head_htab_shrink(&h->by_ref);
+	head_htab_shrink(&h->strings);
+	head_postings_shrink(h);
+	return actual;
+}
+
+void
+head_truncate(struct head *h, int64_t mint, struct head_refs *dropped)
+{
+	int initialize = h->min_time == INT64_MAX;
+	int64_t actual;
+
+	if (h->min_time >= mint && !initialize)
+		return;
+	h->min_time = mint;
+	h->min_valid_time = mint;
+	if (h->max_time < mint)
+		h->max_time = mint;
+	if (initialize)
+		return;
+	actual = head_gc(h, mint, dropped);
+	/* The data left may start later than asked: follow it, but not into the append window. */
+	if (actual > h->min_time) {
+		int64_t amv = appendable_min_valid(h);
+
+		h->min_time = h->min_valid_time = actual < amv ? actual : amv;
+	}
+}
+
+int
+head_compactable(const struct head *h, int64_t *mint, int64_t *maxt)
+{
+	int64_t span = (int64_t)((uint64_t)h->max_time - (uint64_t)h->min_time);
+
+	if (span <= h->opts.chunk_range / 2 * 3)
+		return 0;
+	*mint = h->min_time;
+	*maxt = chunk_range_end(h->min_time, h->opts.chunk_range);
+	return 1;
+}

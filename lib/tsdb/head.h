@@ -1,0 +1,366 @@
+/*
+ * head — one tenant's in-memory TSDB head, as Prometheus 2.42's Head keeps
+ * it (tsdb/head*.go) and as a Cortex ingester uses it: series looked up by
+ * label set, samples appended to per-series XOR chunks cut exactly where
+ * Prometheus cuts them (specs/tsdb-format.md §6), postings for selection,
+ * blocks cut from the head, truncation, and the hooks WAL replay needs.
+ *
+ * Threading: a head is not locked. The daemon serializes every call for one
+ * tenant (appends, queries, block cutting); different heads are independent.
+ *
+ * Lifetimes: label strings, label arrays and chunk bytes handed out by the
+ * head stay valid until the next call that changes it (append, replay,
+ * truncate, free). A series set must be closed before the head changes.
+ *
+ * Appends commit at once (there is no rollback): a request is a
+ * head_append_begin followed by head_append per sample. Begin freezes the
+ * append window ("min valid time") for the request, as Prometheus computes it
+ * once per appender (specs/remote-write-read.md §3.3). Because each sample
+ * commits, a sample older than an earlier sample of the same series in the
+ * same request is "out of order" here, where Prometheus' appender lets it
+ * pass and drops it silently at commit.
+ */
+#ifndef RINGTAIL_HEAD_H
+#define RINGTAIL_HEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/base/err.h"
+#include "lib/tsdb/block.h"
+#include "lib/tsdb/chunks.h"
+#include "lib/tsdb/encoding.h"
+#include "lib/tsdb/labels.h"
+#include "lib/tsdb/matcher.h"
+#include "lib/tsdb/meta.h"
+#include "lib/tsdb/xor.h"
+
+#define HEAD_CHUNK_RANGE_DEFAULT	7200000		/* 2h, the server's min block duration */
+
+struct head;
+
+struct head_opts {
+	int64_t		chunk_range;		/* R in ms; 0 = HEAD_CHUNK_RANGE_DEFAULT */
+	/* Cortex -ingester.max-series-per-user / -per-metric; 0 = unlimited. */
+	uint64_t	max_series;
+	uint64_t	max_series_per_metric;
+};
+
+/*
+ * Why an append was refused. The texts (head_err_text) are Prometheus' and
+ * Cortex's error strings before any wrapping.
+ */
+enum head_err {
+	HEAD_OK = 0,
+	HEAD_ERR_OUT_OF_BOUNDS,		/* "out of bounds" */
+	HEAD_ERR_OUT_OF_ORDER,		/* "out of order sample" */
+	HEAD_ERR_DUPLICATE,		/* "duplicate sample for timestamp" */
+	HEAD_ERR_EMPTY_LABELS,		/* "empty labelset: invalid sample" */
+	HEAD_ERR_DUP_LABEL_NAME,	/* label name "a" is not unique: invalid sample */
+	HEAD_ERR_SERIES_LIMIT,		/* "per-user series limit exceeded" */
+	HEAD_ERR_METRIC_SERIES_LIMIT,	/* "per-metric series limit exceeded" */
+};
+
+const char *head_err_text(enum head_err);
+/*
+ * Append the full message: Prometheus' `label name "a" is not unique: ...`
+ * for HEAD_ERR_DUP_LABEL_NAME (ls as passed to head_append), Cortex v1.21's
+ * limit texts with this head's limits ("per-user series limit of N
+ * exceeded, please contact administrator to raise it (local limit: N global
+ * limit: 0 actual local limit: N)", and the per-metric one ending in
+ * "for series {…}"); head_err_text for the rest.
+ */
+void	head_err_format(const struct head *, enum head_err, const struct labels *ls,
+	    struct buf *out);
+
+struct head *head_create(const struct head_opts *);
+void	 head_free(struct head *);
+
+/*
+ * Start a request: freeze min valid time = max(head max time − R/2,
+ * the head's min valid time). On a head without samples the first append
+ * of the request sets the head's min and max time to its timestamp first.
+ */
+void	 head_append_begin(struct head *);
+/*
+ * Append one sample, in Prometheus' order of checks: out of bounds (before
+ * the series is looked up or created); label set (labels sorted by name;
+ * empty values dropped; none left or a repeated name is an error); series
+ * limits (per head, then per metric name, only when a series would be
+ * created; a set without __name__ has no per-metric limit); then against
+ * the series' newest sample: older is out of order, the same timestamp with
+ * other value bits is a duplicate, the same timestamp and bits is accepted
+ * and changes nothing (Prometheus still writes it to the WAL). Values are
+ * float64 bit patterns, stored as given (stale markers included).
+ * *ref (may be NULL) gets the series ref on success; *created (may be NULL)
+ * is 1 when this call created the series (the WAL logs it, with the labels
+ * head_series_labels gives: empty values dropped).
+ */
+enum head_err head_append(struct head *, const struct labels *, int64_t t, uint64_t v,
+	    uint64_t *ref, int *created);
+
+/* Series refs, e.g. the series a truncation dropped. free(v) when done. */
+struct head_refs {
+	uint64_t	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+void	 head_refs_free(struct head_refs *);
+
+/*
+ * WAL replay (specs/wal-format.md §6). Call head_set_min_valid_time with the
+ * newest block's max time before replay (samples older than it are
+ * dropped), then the records in WAL order, then head_replay_end.
+ *
+ * head_replay_series creates the series with the given ref, labels as given
+ * (no limits apply). If the label set already exists under another ref, that
+ * ref becomes an alias of the existing series until head_replay_end, and the
+ * existing series loses its chunks, as Prometheus does. -1 if ref is
+ * already a series with other labels.
+ */
+void	 head_set_min_valid_time(struct head *, int64_t);
+int	 head_replay_series(struct head *, uint64_t ref, const struct labels *, struct err *);
+/*
+ * 1: appended; 0: dropped (older than the min valid time, not newer than the
+ * series' newest sample, or an unknown ref — counted in head_stats).
+ */
+int	 head_replay_sample(struct head *, uint64_t ref, int64_t t, uint64_t v);
+/*
+ * Raise the head's min time to at least the min valid time, drop the
+ * aliases, and garbage-collect: series without samples are removed and
+ * their refs appended to *dropped (may be NULL).
+ */
+void	 head_replay_end(struct head *, struct head_refs *dropped);
+
+/*
+ * Prometheus' head compaction (db.Compact): 1 when the head spans more than
+ * 1.5 R, with the block range [*mint, *maxt): mint = head min time, maxt =
+ * the end of mint's chunk range.
+ */
+int	 head_compactable(const struct head *, int64_t *mint, int64_t *maxt);
+/*
+ * Write the samples in [mint, maxt) as a block under parent_dir: symbols are
+ * every label string of the head (plus ""), series in label order, chunks
+ * inside the range copied verbatim, chunks sticking out re-encoded with the
+ * samples inside; meta min/max time = mint/maxt, level 1. *written = 0 when no
+ * sample fell in the range (nothing is written). When written and meta is
+ * not NULL, *meta gets the block's meta.json (meta_free it).
+ */
+int	 head_write_block(struct head *, int64_t mint, int64_t maxt, const char *parent_dir,
+	    struct block_meta *meta, int *written, struct err *);
+/*
+ * Prometheus' truncateMemory: min time and min valid time become mint; chunks
+ * ending before mint are dropped, then series left without chunks, whose
+ * refs are appended to *dropped (may be NULL) for the WAL checkpoint. A head
+ * whose min time is already >= mint is left alone.
+ */
+void	 head_truncate(struct head *, int64_t mint, struct head_refs *dropped);
+
+struct head_stats {
+	uint64_t	num_series;
+	uint64_t	num_chunks;		/* closed and open */
+	uint64_t	next_ref;		/* the ref the next new series gets */
+	int64_t		min_time;		/* INT64_MAX while empty */
+	int64_t		max_time;		/* INT64_MIN while empty */
+	int64_t		min_valid_time;
+	uint64_t	replay_unknown_refs;	/* samples of unknown refs dropped at replay */
+	uint64_t	strings;		/* distinct interned label strings */
+};
+void	 head_stats(const struct head *, struct head_stats *);
+int64_t	 head_min_time(const struct head *);
+int64_t	 head_max_time(const struct head *);
+
+/*
+ * The labels of series ref: 1 found, 0 not; out->v is valid until the next
+ * call on the head.
+ */
+int	 head_series_labels(struct head *, uint64_t ref, struct labels *out);
+
+/*
+ * Postings: sorted series refs of one label pair (empty when absent), and of
+ * all series. Valid until the head changes.
+ */
+const uint64_t *head_postings(struct head *, struct str name, struct str value, size_t *n);
+const uint64_t *head_all_postings(struct head *, size_t *n);
+/*
+ * The refs of the series matching every matcher, ascending, with
+ * PostingsForMatchers' semantics (a missing label matches as ""; see
+ * block_select). out->n is reset first.
+ */
+void	 head_select_refs(struct head *, const struct matcher *, size_t nm, struct head_refs *out);
+/*
+ * Label names, and the values of one name, ascending; *out is malloc'd (free
+ * it), the strings are the head's.
+ */
+void	 head_label_names(struct head *, struct str **out, size_t *n);
+void	 head_label_values(struct head *, struct str name, struct str **out, size_t *n);
+
+/*
+ * Queries: the series matching every matcher that have a chunk overlapping
+ * [mint, maxt] (inclusive), in label order; per series either its samples in
+ * [mint, maxt] or its overlapping chunks as stored (closed chunks and the
+ * open chunk's current bytes, not re-cut: what remote read's
+ * STREAMED_XOR_CHUNKS sends).
+ */
+struct head_series_set;
+
+struct head_series_set *head_select(struct head *, const struct matcher *, size_t nm,
+	    int64_t mint, int64_t maxt);
+/* 1: next series, its labels in *ls (valid until the next call); 0: end. */
+int	 head_series_set_next(struct head_series_set *, const struct labels **ls);
+uint64_t head_series_set_ref(const struct head_series_set *);
+/* 1: next sample of the current series in [mint, maxt]; 0: end of series. */
+int	 head_series_set_sample(struct head_series_set *, int64_t *t, uint64_t *v);
+/*
+ * The current series' chunks overlapping [mint, maxt]; enc XOR, ref 0;
+ * valid until the next series.
+ */
+const struct chunk *head_series_set_chunks(struct head_series_set *, size_t *n);
+void	 head_series_set_close(struct head_series_set *);
+
+#ifdef HEAD_INTERNALS
+/*
+ * Shared by lib/tsdb/head*.c only; not API.
+ */
+
+/* An interned label string: one copy per distinct string, refcounted by series. */
+struct istr {
+	uint32_t	 refs;
+	uint32_t	 len;
+	uint64_t	 hash;
+	char		 p[];
+};
+
+/* A closed chunk: final XOR bytes. */
+struct hchunk {
+	int64_t		 mint;
+	int64_t		 maxt;
+	uint32_t	 len;
+	uint8_t		 data[];
+};
+
+/*
+ * One series. The open chunk is cur (cur.n == 0: the series has no samples;
+ * cur.b.p == NULL until its first sample); its newest sample is cur.t/cur.v.
+ */
+struct memseries {
+	uint64_t		 ref;
+	struct xor_chunk	 cur;
+	int64_t			 cur_mint;
+	int64_t			 next_at;	/* the open chunk must end before this */
+	struct hchunk		**closed;	/* oldest first */
+	uint32_t		 nclosed;
+	uint32_t		 closed_cap;
+	uint32_t		 nlabels;
+	struct istr		*lbl[];		/* name, value, name, value, ... */
+};
+
+/* Open addressing, linear probing, backward-shift deletion; p == NULL is empty. */
+struct hslot {
+	uint64_t	 h;
+	void		*p;
+};
+
+struct htab {
+	struct hslot	*v;
+	size_t		 mask;
+	size_t		 n;
+};
+
+/* The postings list of one label pair; refs ascending. One ref is kept inline. */
+struct plist {
+	struct istr	*value;
+	struct pname	*pn;
+	uint32_t	 vidx;		/* position in pn->vals */
+	uint32_t	 n;
+	uint32_t	 cap;		/* <= 1: inline in one */
+	uint32_t	 dirty;		/* queued for the gc's filter */
+	union {
+		uint64_t	 one;
+		uint64_t	*many;
+	}		 u;
+};
+
+struct pname {
+	struct istr	*name;
+	struct plist	**vals;
+	uint32_t	 nvals;
+	uint32_t	 cap;
+	uint32_t	 idx;		/* position in head->names */
+};
+
+struct head {
+	struct head_opts	 opts;
+	int64_t			 min_time;
+	int64_t			 max_time;
+	int64_t			 min_valid_time;
+	int64_t			 append_min_valid;	/* frozen by head_append_begin */
+	int			 append_init;		/* min valid waits for the first sample */
+	uint64_t		 last_ref;
+	uint64_t		 replay_unknown;
+	uint64_t		 nchunks;
+	struct htab		 strings;	/* istr, hashed by content */
+	struct htab		 by_labels;	/* memseries, hashed by labels_hash */
+	struct htab		 by_ref;	/* memseries, hashed by ref */
+	struct htab		 aliases;	/* replay: struct head_alias */
+	struct htab		 pairs;		/* plist, hashed by (name, value) identity */
+	struct htab		 pnames;	/* pname, hashed by name identity */
+	struct pname		**names;
+	size_t			 nnames;
+	size_t			 names_cap;
+	uint64_t		*all;		/* every ref, ascending */
+	size_t			 nall;
+	size_t			 all_cap;
+	struct label		*scratch;	/* labels without empty values; head_series_labels */
+	size_t			 scratch_cap;
+};
+
+/* head.c: tables, strings, series lookup. */
+uint64_t	 head_hash_u64(uint64_t);
+void		 head_htab_init(struct htab *, size_t cap);	/* cap: a power of 2 */
+void		 head_htab_free(struct htab *);
+struct hslot	*head_htab_find(const struct htab *, uint64_t h,
+		    int (*eq)(const void *entry, const void *key), const void *key);
+void		 head_htab_put(struct htab *, uint64_t h, void *p);	/* p must be absent */
+void		 head_htab_del(struct htab *, struct hslot *);
+void		 head_htab_shrink(struct htab *);
+int		 head_htab_eq_ptr(const void *entry, const void *key);
+struct istr	*head_string_find(const struct head *, const char *p, size_t len);
+struct memseries *head_series_get(const struct head *, uint64_t ref);
+
+/* head_postings.c: postings upkeep. */
+struct plist	*head_plist_get(const struct head *, const struct istr *name,
+		    const struct istr *value);
+struct pname	*head_pname_get(const struct head *, const struct istr *name);
+void		 head_postings_add(struct head *, const struct memseries *);
+/* Drop the refs of series already removed from head->by_ref. */
+void		 head_postings_remove(struct head *, struct memseries *const *dead, size_t n);
+void		 head_postings_shrink(struct head *);
+void		 head_postings_free(struct head *);
+
+static inline const uint64_t *
+plist_refs(const struct plist *pl)
+{
+	return pl->cap <= 1 ? &pl->u.one : pl->u.many;
+}
+
+/* head_series.c: one series, its chunks cut as Prometheus' head cuts them. */
+/* Append a sample newer than the newest; returns the number of chunks started (0 or 1). */
+int		 memseries_append(struct memseries *, int64_t t, uint64_t v, int64_t range);
+/* Drop the chunks ending before mint; returns how many. */
+size_t		 memseries_truncate(struct memseries *, int64_t mint);
+void		 memseries_drop_chunks(struct memseries *);
+size_t		 memseries_nchunks(const struct memseries *);
+/* 1 and the first sample's time when the series has chunks, else 0. */
+int		 memseries_min_time(const struct memseries *, int64_t *);
+/* All chunks, oldest first, into *out (grown as needed): closed, then the open one. */
+size_t		 memseries_chunks(const struct memseries *, struct chunk **out, size_t *cap);
+/* Prometheus' rangeForTimestamp: the end of t's chunk range (Go arithmetic). */
+/* s's labels as a struct labels over *scratch (grown as needed; the caller frees it). */
+void		 memseries_labels(const struct memseries *, struct label **scratch,
+		    size_t *cap, struct labels *out);
+/* labels_cmp of two series. */
+int		 memseries_cmp(const struct memseries *, const struct memseries *);
+#endif
+
+#endif
