@@ -68,6 +68,12 @@ flag_set(const struct flag *f, const char *value, const char **why)
 	return -1;
 }
 
+int
+flags_set(const struct flag *f, const char *value, const char **why)
+{
+	return flag_set(f, value, why);
+}
+
 static void __attribute__((noreturn))
 flags_die(const char *usage, const struct flag *tbl, const char *fmt, const char *a, const char *b)
 {

@@ -42,5 +42,11 @@ struct flag {
 int	 flags_parse(const struct flag *tbl, const char *usage, int argc, char **argv);
 void	 flags_usage(FILE *fp, const char *usage, const struct flag *tbl);
 void	 strlist_free(struct strlist *);
+/*
+ * Set one flag from text, as the command line does (config files use it;
+ * a FLAG_STRING keeps the pointer, so value must outlive the flag).
+ * Returns 0, or -1 with the reason in *why.
+ */
+int	 flags_set(const struct flag *, const char *value, const char **why);
 
 #endif
