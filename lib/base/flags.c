@@ -86,6 +86,13 @@ flags_die(const char *usage, const struct flag *tbl, const char *fmt, const char
 int
 flags_parse(const struct flag *tbl, const char *usage, int argc, char **argv)
 {
+	return flags_parse_seen(tbl, usage, argc, argv, NULL);
+}
+
+int
+flags_parse_seen(const struct flag *tbl, const char *usage, int argc, char **argv,
+    unsigned char *seen)
+{
 	int npos = 0;
 	const char *why;
 
@@ -128,6 +135,8 @@ flags_parse(const struct flag *tbl, const char *usage, int argc, char **argv)
 		}
 		if (flag_set(f, value, &why) == -1)
 			flags_die(usage, tbl, "invalid value for -%s: %s", f->name, why);
+		if (seen != NULL)
+			seen[f - tbl] = 1;
 	}
 	argv[npos] = NULL;
 	return npos;

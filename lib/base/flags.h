@@ -40,6 +40,9 @@ struct flag {
  * bad value prints what was wrong and the usage to stderr and exits 100.
  */
 int	 flags_parse(const struct flag *tbl, const char *usage, int argc, char **argv);
+/* As flags_parse; seen[i] is set to 1 for each tbl[i] the command line gives. */
+int	 flags_parse_seen(const struct flag *tbl, const char *usage, int argc, char **argv,
+	    unsigned char *seen);
 void	 flags_usage(FILE *fp, const char *usage, const struct flag *tbl);
 void	 strlist_free(struct strlist *);
 /*

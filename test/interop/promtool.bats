@@ -12,6 +12,7 @@
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load ../lib/common
 
 setup_file() {
 	BIN=${RINGTAIL_BIN:-$PWD/build/bin}
@@ -105,16 +106,6 @@ blocks_of() {
 }
 
 # A free TCP port on 127.0.0.1.
-free_port() {
-	local p
-	for p in $(seq $((20000 + $$ % 20000)) 65000); do
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
-
 @test "Prometheus 2.42 on our block answers PromQL as ringtail's reader computes it" {
 	mkdir -p "$D/prom"
 	cp -r $(blocks_of "$D/stale") "$D/prom/"

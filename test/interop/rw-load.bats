@@ -5,6 +5,7 @@
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load ../lib/common
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -18,16 +19,6 @@ teardown() {
 		kill "$PROM_PID" 2>/dev/null || true
 		wait "$PROM_PID" 2>/dev/null || true
 	fi
-}
-
-free_port() {
-	local p
-	for p in $(seq $((20000 + ($$ * 7 + RANDOM) % 20000)) 65000); do
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
 }
 
 start_prom() {

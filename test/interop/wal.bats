@@ -11,6 +11,7 @@
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load ../lib/common
 
 setup_file() {
 	TOOLS=${RINGTAIL_TOOLS:-$PWD/${BUILD:-build}/tools}
@@ -32,16 +33,6 @@ teardown() {
 }
 
 # A free TCP port on 127.0.0.1.
-free_port() {
-	local p
-	for p in $(seq $((20000 + ($$ * 7 + RANDOM) % 20000)) 65000); do
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
-
 # start_prom DATA_DIR CONFIG [FLAGS...]: a Prometheus on PORT, waits for /-/ready.
 start_prom() {
 	local data=$1 config=$2

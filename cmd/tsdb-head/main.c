@@ -1,0 +1,405 @@
+/*
+ * tsdb-head — the ingester of the blocks storage: remote-write pushes go
+ * into per-tenant heads backed by Prometheus-format WALs, blocks are cut
+ * from the heads into the data dir, remote read serves what it holds; see
+ * tsdb-head(1).
+ *
+ *   main        flags and -config.file, then:
+ *   configure   check the values, derive the tenant options
+ *   setup       lock the data dir, listen, routes, signals, start the replay
+ *   (loop)      libevent: pushes, reads, timers, signals
+ *   finish      answer what waits, flush if asked, close the WALs
+ */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lib/base/config.h"
+#include "lib/base/duration.h"
+#include "lib/base/fileutil.h"
+#include "lib/base/flags.h"
+#include "lib/base/log.h"
+#include "lib/base/xmalloc.h"
+#include "cmd/tsdb-head/tsdb-head.h"
+
+#define USAGE	"tsdb-head [-config.file FILE] [-blocks-storage.tsdb.dir DIR] " \
+		"[-server.http-listen-port PORT] [flags]"
+
+/* Not a valid tenant ID ('+' is not allowed), so never a tenant's directory. */
+#define LOCK_FILE	"+tsdb-head.lock"
+
+/* The HTTP layer refuses bodies this far past the limit unread (with libevent's own 413 page). */
+#define BODY_SLACK	(1 << 20)
+
+static int	parse_block_ranges(struct daemon *);
+static int	configure(struct daemon *);
+static int	lock_dir(const char *);
+static void	on_signal(evutil_socket_t, short, void *);
+static int	setup(struct daemon *);
+static int	finish(struct daemon *);
+static void	teardown(struct daemon *);
+
+/* Cortex's list of durations; the first is the head's block range, the rest are not used. */
+static int
+parse_block_ranges(struct daemon *d)
+{
+	char *list = xstrdup(d->o.block_ranges), *save = NULL, *s;
+	int n = 0, rc = 0;
+
+	for (s = strtok_r(list, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+		int64_t ms;
+
+		if (duration_parse(s, &ms) == -1 || ms <= 0) {
+			log_error("bad -blocks-storage.tsdb.block-ranges-period: want durations "
+			    "such as 2h", "value=%s", log_q(d->o.block_ranges));
+			rc = -1;
+			break;
+		}
+		if (n++ == 0)
+			d->block_range = ms;
+	}
+	if (rc == 0 && n == 0) {
+		log_error("-blocks-storage.tsdb.block-ranges-period is empty", "value=\"\"");
+		rc = -1;
+	}
+	if (rc == 0 && n > 1)
+		log_info("only the first block range is used: tsdb-head never merges blocks",
+		    "block_range=%lldms", (long long)d->block_range);
+	free(list);
+	return rc;
+}
+
+/* Check what Cortex checks and derive the tenants' options; 0 or EXIT_USAGE. */
+static int
+configure(struct daemon *d)
+{
+	struct opts *o = &d->o;
+	struct tenant_opts *t = &d->topts;
+	enum log_level lv;
+
+	if (log_level_parse(o->log_level, &lv) == -1) {
+		log_error("bad -log.level: want debug, info, warn or error", "value=%s",
+		    log_q(o->log_level));
+		return EXIT_USAGE;
+	}
+	log_init("tsdb-head", lv);
+	if (strcmp(o->ring_store, "inmemory") != 0) {
+		log_error("unsupported -ring.store: only inmemory until the ring exists",
+		    "value=%s", log_q(o->ring_store));
+		return EXIT_USAGE;
+	}
+	if (o->listen_port < 0 || o->listen_port > 65535) {
+		log_error("bad -server.http-listen-port", "value=%lld", (long long)o->listen_port);
+		return EXIT_USAGE;
+	}
+	if (parse_block_ranges(d) == -1)
+		return EXIT_USAGE;
+	if (o->compaction_interval <= 0 || o->compaction_interval > 5 * 60 * 1000) {
+		log_error("-blocks-storage.tsdb.head-compaction-interval must be greater than 0 "
+		    "and at most 5m", "value=%lldms", (long long)o->compaction_interval);
+		return EXIT_USAGE;
+	}
+	if (o->max_recv <= 0 || o->wal_fsync_interval < 0 || o->retention < 0 ||
+	    o->max_series < 0 || o->max_series_per_metric < 0 || o->max_label_names < 0 ||
+	    o->max_name_len < 0 || o->max_value_len < 0 || o->compaction_idle < 0) {
+		log_error("negative or zero limit", "max_recv_msg_size=%lld", (long long)o->max_recv);
+		return EXIT_USAGE;
+	}
+	if (o->wal_segment_size < 0 || o->wal_segment_size % 32768 != 0) {
+		log_error("-blocks-storage.tsdb.wal-segment-size-bytes must be a multiple of "
+		    "the 32KiB page", "value=%lld", (long long)o->wal_segment_size);
+		return EXIT_USAGE;
+	}
+	memset(t, 0, sizeof(*t));
+	t->block_range = d->block_range;
+	t->retention = o->retention;
+	t->max_series = (uint64_t)o->max_series;
+	t->max_series_per_metric = (uint64_t)o->max_series_per_metric;
+	rw_limits_default(&t->limits);
+	t->limits.max_label_names_per_series = (size_t)o->max_label_names;
+	t->limits.max_label_name_length = (size_t)o->max_name_len;
+	t->limits.max_label_value_length = (size_t)o->max_value_len;
+	t->limits.enforce_metric_name = o->enforce_metric_name;
+	t->limits.reject_old_samples = o->reject_old;
+	t->limits.reject_old_samples_max_age_ms = o->reject_old_max_age;
+	t->limits.creation_grace_period_ms = o->grace_period;
+	t->wal.segment_size = (uint64_t)o->wal_segment_size;
+	t->wal.compress = o->wal_compression;
+	return 0;
+}
+
+/* One tsdb-head per data dir: an flock held for the process' life. */
+static int
+lock_dir(const char *dir)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) == -1) {
+		log_error("cannot create the lock file", "file=%s err=%s", log_q(path),
+		    log_q(strerror(errno)));
+		return EXIT_SYSTEM;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		log_error("already running: the data dir is locked by another tsdb-head",
+		    "file=%s", log_q(path));
+		close(fd);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval grace = { 0, 200000 };
+
+	if (sig == SIGHUP) {
+		log_info("SIGHUP ignored: restart to change the configuration", "signal=%d", sig);
+		return;
+	}
+	if (d->stopping)
+		return;
+	log_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	d->stopping = 1;
+	d->stop = 1;
+	if (d->replay_running) {
+		/* finish() waits for the replay thread, which stops at its next record. */
+		event_base_loopbreak(d->base);
+		return;
+	}
+	httpd_stop_listening(d->httpd);
+	push_commit(d);
+	/* A moment for the answers just written to reach their connections. */
+	event_base_loopexit(d->base, &grace);
+}
+
+static int
+setup(struct daemon *d)
+{
+	struct sigaction sa;
+	struct metrics *m;
+	struct err e;
+	int rc;
+
+	if (mkdir_p(d->o.dir, 0777, &e) == -1) {
+		log_error("cannot create the data dir", "err=%s", log_q(e.msg));
+		return EXIT_SYSTEM;
+	}
+	if ((rc = lock_dir(d->o.dir)) != 0)
+		return rc;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	if ((d->base = event_base_new()) == NULL) {
+		log_error("cannot create the event loop", "err=%s", log_q(strerror(errno)));
+		return EXIT_SYSTEM;
+	}
+	d->metrics = m = metrics_create();
+	d->httpd = httpd_create(d->base, m, (size_t)d->o.max_recv + BODY_SLACK);
+	d->tenants = tenants_create(d->o.dir, &d->topts, m);
+	admin_metrics(d);
+	push_routes(d);
+	read_routes(d);
+	admin_routes(d);
+	if (httpd_bind(d->httpd, d->o.listen_addr, (int)d->o.listen_port, &e) == -1) {
+		log_error("cannot listen", "err=%s", log_q(e.msg));
+		return EXIT_SYSTEM;
+	}
+	log_info("listening", "address=%s port=%d dir=%s",
+	    log_q(*d->o.listen_addr ? d->o.listen_addr : "*"), httpd_port(d->httpd),
+	    log_q(d->o.dir));
+	d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+	d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
+	d->sig_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
+	event_add(d->sig_term, NULL);
+	event_add(d->sig_int, NULL);
+	event_add(d->sig_hup, NULL);
+	if (d->o.wal_fsync_interval > 0) {
+		struct timeval tv = { d->o.wal_fsync_interval / 1000,
+		    (d->o.wal_fsync_interval % 1000) * 1000 };
+
+		d->fsync_timer = event_new(d->base, -1, EV_PERSIST, push_fsync_tick, d);
+		event_add(d->fsync_timer, &tv);
+	}
+	if (admin_start_replay(d) == -1) {
+		log_error("cannot start the WAL replay", "err=%s", log_q(strerror(errno)));
+		return EXIT_SYSTEM;
+	}
+	return 0;
+}
+
+/* After the loop: answer what waits, flush when asked, close every WAL. */
+static int
+finish(struct daemon *d)
+{
+	struct err e;
+	int rc = d->exit_code;
+	size_t n;
+
+	if (d->replay_running) {
+		pthread_join(d->replay_thread, NULL);
+		d->replay_running = 0;
+		log_info("stopped during WAL replay", "tenants_done=%d", d->replayed);
+		return rc;
+	}
+	if (!d->ready)
+		return rc;
+	push_commit(d);
+	if (d->o.flush_on_shutdown && admin_compact_all(d, 1) == -1)
+		rc = EXIT_SYSTEM;
+	n = tenants_count(d->tenants);
+	if (tenants_close_all(d->tenants, &e) == -1) {
+		log_error("closing a WAL failed", "err=%s", log_q(e.msg));
+		rc = EXIT_SYSTEM;
+	}
+	if (rc == EXIT_OK)
+		log_info("stopped", "tenants=%zu", n);
+	return rc;
+}
+
+static void
+teardown(struct daemon *d)
+{
+	push_free(d);
+	read_free(d);
+	tenants_free(d->tenants);
+	httpd_free(d->httpd);
+	if (d->replay_ev != NULL) {
+		event_free(d->replay_ev);
+		close(d->replay_pipe[0]);
+		close(d->replay_pipe[1]);
+	}
+	if (d->compact_timer != NULL)
+		event_free(d->compact_timer);
+	if (d->fsync_timer != NULL)
+		event_free(d->fsync_timer);
+	if (d->sig_term != NULL) {
+		event_free(d->sig_term);
+		event_free(d->sig_int);
+		event_free(d->sig_hup);
+	}
+	if (d->base != NULL)
+		event_base_free(d->base);
+	metrics_free(d->metrics);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct daemon d;
+	struct opts *o = &d.o;
+	struct config *cfg;
+	int rc;
+	const struct flag flags[] = {
+		{ "config.file", FLAG_STRING, &o->config_file, "",
+		    "YAML configuration file (Cortex's layout); flags override it" },
+		{ "log.level", FLAG_STRING, &o->log_level, "info", "debug, info, warn or error" },
+		{ "server.http-listen-address", FLAG_STRING, &o->listen_addr, "",
+		    "HTTP listen address (empty: every address)" },
+		{ "server.http-listen-port", FLAG_INT, &o->listen_port, "80",
+		    "HTTP listen port (0: any free port, logged)" },
+		{ "auth.enabled", FLAG_BOOL, &o->auth_enabled, "true",
+		    "require X-Scope-OrgID; false puts everything in tenant \"fake\"" },
+		{ "blocks-storage.tsdb.dir", FLAG_STRING, &o->dir, "tsdb",
+		    "data dir: one TSDB (WAL and blocks) per tenant" },
+		{ "blocks-storage.tsdb.block-ranges-period", FLAG_STRING, &o->block_ranges,
+		    "2h0m0s", "block range; a block is cut when the head spans 1.5 times it" },
+		{ "blocks-storage.tsdb.retention-period", FLAG_DURATION, &o->retention, "6h",
+		    "local blocks older than this (from the newest block) are deleted once shipped" },
+		{ "blocks-storage.tsdb.head-compaction-interval", FLAG_DURATION,
+		    &o->compaction_interval, "1m", "how often heads are checked for a block to cut" },
+		{ "blocks-storage.tsdb.head-compaction-idle-timeout", FLAG_DURATION,
+		    &o->compaction_idle, "1h",
+		    "a tenant idle this long has its whole head cut into blocks (0: never)" },
+		{ "blocks-storage.tsdb.flush-blocks-on-shutdown", FLAG_BOOL, &o->flush_on_shutdown,
+		    "false", "cut every head into blocks at shutdown" },
+		{ "blocks-storage.tsdb.wal-compression-enabled", FLAG_BOOL, &o->wal_compression,
+		    "false", "snappy-compress WAL records" },
+		{ "blocks-storage.tsdb.wal-segment-size-bytes", FLAG_INT, &o->wal_segment_size,
+		    "134217728", "WAL segment size" },
+		{ "blocks-storage.tsdb.wal-fsync-interval", FLAG_DURATION, &o->wal_fsync_interval,
+		    "0s", "0: answer a push after its WAL records are fsynced (one fsync per "
+		    "event-loop pass); else answer after write(2) and fsync this often" },
+		{ "distributor.max-recv-msg-size", FLAG_INT, &o->max_recv, "104857600",
+		    "largest push, compressed or not (413 above)" },
+		{ "ingester.max-series-per-user", FLAG_INT, &o->max_series, "5000000",
+		    "series per tenant (0: no limit)" },
+		{ "ingester.max-series-per-metric", FLAG_INT, &o->max_series_per_metric, "50000",
+		    "series per metric name and tenant (0: no limit)" },
+		{ "validation.max-label-names-per-series", FLAG_INT, &o->max_label_names, "30",
+		    "labels per series" },
+		{ "validation.max-length-label-name", FLAG_INT, &o->max_name_len, "1024",
+		    "bytes per label name" },
+		{ "validation.max-length-label-value", FLAG_INT, &o->max_value_len, "2048",
+		    "bytes per label value" },
+		{ "validation.enforce-metric-name", FLAG_BOOL, &o->enforce_metric_name, "true",
+		    "refuse series without a valid __name__" },
+		{ "validation.reject-old-samples", FLAG_BOOL, &o->reject_old, "false",
+		    "refuse samples older than -validation.reject-old-samples.max-age" },
+		{ "validation.reject-old-samples.max-age", FLAG_DURATION, &o->reject_old_max_age,
+		    "336h", "see -validation.reject-old-samples" },
+		{ "validation.create-grace-period", FLAG_DURATION, &o->grace_period, "10m",
+		    "refuse samples this far in the future" },
+		{ "ring.store", FLAG_STRING, &o->ring_store, "inmemory",
+		    "ring KV store; only inmemory until the ring exists" },
+		{ NULL, 0, NULL, NULL, NULL },
+	};
+	static const struct config_key keys[] = {
+		{ "log.level", "server.log_level" },
+		{ "server.http-listen-address", "server.http_listen_address" },
+		{ "server.http-listen-port", "server.http_listen_port" },
+		{ "auth.enabled", "auth_enabled" },
+		{ "blocks-storage.tsdb.dir", "blocks_storage.tsdb.dir" },
+		{ "blocks-storage.tsdb.block-ranges-period", "blocks_storage.tsdb.block_ranges_period" },
+		{ "blocks-storage.tsdb.retention-period", "blocks_storage.tsdb.retention_period" },
+		{ "blocks-storage.tsdb.head-compaction-interval",
+		    "blocks_storage.tsdb.head_compaction_interval" },
+		{ "blocks-storage.tsdb.head-compaction-idle-timeout",
+		    "blocks_storage.tsdb.head_compaction_idle_timeout" },
+		{ "blocks-storage.tsdb.flush-blocks-on-shutdown",
+		    "blocks_storage.tsdb.flush_blocks_on_shutdown" },
+		{ "blocks-storage.tsdb.wal-compression-enabled",
+		    "blocks_storage.tsdb.wal_compression_enabled" },
+		{ "blocks-storage.tsdb.wal-segment-size-bytes",
+		    "blocks_storage.tsdb.wal_segment_size_bytes" },
+		{ "blocks-storage.tsdb.wal-fsync-interval", "blocks_storage.tsdb.wal_fsync_interval" },
+		{ "distributor.max-recv-msg-size", "distributor.max_recv_msg_size" },
+		{ "ingester.max-series-per-user", "limits.max_series_per_user" },
+		{ "ingester.max-series-per-metric", "limits.max_series_per_metric" },
+		{ "validation.max-label-names-per-series", "limits.max_label_names_per_series" },
+		{ "validation.max-length-label-name", "limits.max_label_name_length" },
+		{ "validation.max-length-label-value", "limits.max_label_value_length" },
+		{ "validation.enforce-metric-name", "limits.enforce_metric_name" },
+		{ "validation.reject-old-samples", "limits.reject_old_samples" },
+		{ "validation.reject-old-samples.max-age", "limits.reject_old_samples_max_age" },
+		{ "validation.create-grace-period", "limits.creation_grace_period" },
+		{ "ring.store", "ingester.lifecycler.ring.kvstore.store" },
+		{ NULL, NULL },
+	};
+
+	log_init("tsdb-head", LOG_INFO);
+	if (config_parse(&cfg, flags, keys, USAGE, argc, argv) > 0) {
+		log_error("unexpected arguments", "first=%s", log_q(argv[0]));
+		flags_usage(stderr, USAGE, flags);
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+	if ((rc = configure(&d)) == 0 && (rc = setup(&d)) == 0) {
+		event_base_dispatch(d.base);
+		rc = finish(&d);
+	}
+	teardown(&d);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,269 @@
+/*
+ * push — Cortex's remote-write endpoints, POST /api/v1/push and the legacy
+ * /api/prom/push: check the headers as Cortex v1.21's push handler does,
+ * snappy-decode and protobuf-decode into buffers reused from request to
+ * request (no allocation per sample), hand the request to the tenant, and
+ * answer once the records are in the WAL: at once after write(2) with
+ * -blocks-storage.tsdb.wal-fsync-interval > 0, else after an fdatasync
+ * shared by every push handled in the same pass of the event loop.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <snappy-c.h>
+
+#include "lib/base/log.h"
+#include "lib/base/xmalloc.h"
+#include "lib/rw/validate.h"
+#include "cmd/tsdb-head/tsdb-head.h"
+
+static int	check_content_type(struct httpd_req *);
+static int	check_encoding(struct httpd_req *);
+static void	defer(struct daemon *, struct httpd_req *, struct tenant *, int, const struct buf *);
+static void	commit_cb(evutil_socket_t, short, void *);
+static void	on_push(struct httpd_req *, void *);
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+push_tenant_id(struct daemon *d, struct httpd_req *r, size_t *n)
+{
+	const char *id;
+
+	if (!d->o.auth_enabled) {
+		*n = strlen(TENANT_FAKE);
+		return TENANT_FAKE;
+	}
+	id = httpd_req_header(r, TENANT_HEADER);
+	if (id == NULL || *id == '\0') {
+		httpd_reply_text(r, TENANT_STATUS_MISSING, "%s", TENANT_ERR_MISSING);
+		return NULL;
+	}
+	*n = strlen(id);
+	return id;
+}
+
+/* Cortex v1.21: empty, or application/x-protobuf (proto=prometheus.WriteRequest). 0 or answered. */
+static int
+check_content_type(struct httpd_req *r)
+{
+	const char *ct = httpd_req_header(r, "Content-Type"), *semi, *proto;
+	size_t n;
+
+	if (ct == NULL || *ct == '\0')
+		return 0;
+	semi = strchr(ct, ';');
+	n = semi != NULL ? (size_t)(semi - ct) : strlen(ct);
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n != 22 || strncasecmp(ct, "application/x-protobuf", 22) != 0) {
+		httpd_reply_text(r, 415, "expected application/x-protobuf as the first (media) "
+		    "part, got %s content-type", ct);
+		return -1;
+	}
+	if (semi != NULL && (proto = strstr(semi, "proto=")) != NULL &&
+	    strncmp(proto + 6, "prometheus.WriteRequest", 23) != 0) {
+		httpd_reply_text(r, 415, "%s protobuf message is not accepted by this server; "
+		    "only prometheus.WriteRequest is acceptable", proto + 6);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_encoding(struct httpd_req *r)
+{
+	const char *enc = httpd_req_header(r, "Content-Encoding");
+
+	if (enc == NULL || *enc == '\0' || strcasecmp(enc, "snappy") == 0)
+		return 0;
+	httpd_reply_text(r, 415, "%s encoding (compression) is not accepted by this server; "
+	    "only snappy is acceptable", enc);
+	return -1;
+}
+
+static void
+on_push(struct httpd_req *r, void *arg)
+{
+	struct daemon *d = arg;
+	const uint8_t *body;
+	size_t n, idlen, ulen;
+	const char *id;
+	struct tenant *t;
+	struct err e;
+	int invalid;
+
+	if (d->stopping) {
+		httpd_reply_text(r, 503, "ingester is shutting down");
+		return;
+	}
+	if (!d->ready) {
+		httpd_reply_text(r, 503, "ingester not ready: replaying the WAL");
+		return;
+	}
+	if ((id = push_tenant_id(d, r, &idlen)) == NULL ||
+	    check_content_type(r) == -1 || check_encoding(r) == -1)
+		return;
+	body = httpd_req_body(r, &n);
+	/* Cortex checks the body, then what snappy says it decodes to, against one limit. */
+	if (n > (size_t)d->o.max_recv) {
+		httpd_reply_text(r, 413, "received message larger than max (%zu vs %lld)", n,
+		    (long long)d->o.max_recv);
+		return;
+	}
+	if (snappy_uncompressed_length((const char *)body, n, &ulen) == SNAPPY_OK &&
+	    ulen > (size_t)d->o.max_recv) {
+		httpd_reply_text(r, 413, "received message larger than max (%zu vs %lld)", ulen,
+		    (long long)d->o.max_recv);
+		return;
+	}
+	if (rw_snappy_decode(body, n, (size_t)d->o.max_recv, &d->raw, &e) == -1) {
+		httpd_reply_text(r, 400, "%s", e.msg);
+		return;
+	}
+	if (rw_decode(&d->rq, d->raw.p, d->raw.len, &e) == -1) {
+		httpd_reply_text(r, 400, "%s", e.msg);
+		return;
+	}
+	t = tenants_get(d->tenants, id, idlen, 1, &invalid, &e);
+	if (t == NULL) {
+		/*
+		 * Cortex answers an invalid ID with 500, which makes Prometheus
+		 * retry forever; it is the sender's fault, so 400.
+		 */
+		if (invalid)
+			httpd_reply_text(r, 400, "%s", e.msg);
+		else {
+			log_error("cannot open tenant", "user=%s err=%s", log_q(id), log_q(e.msg));
+			httpd_reply_text(r, 500, "cannot open the TSDB of this tenant: %s", e.msg);
+		}
+		return;
+	}
+	tenant_push(t, &d->rq, now_ms(), &d->res);
+	if (d->res.status == 500) {
+		httpd_reply_text(r, 500, "%.*s", (int)d->res.msg.len, (const char *)d->res.msg.p);
+		return;
+	}
+	if (d->o.wal_fsync_interval > 0 || !tenant_dirty(t)) {
+		if (d->res.status == 200)
+			httpd_reply(r, 200, NULL, NULL, 0);
+		else
+			httpd_reply_text(r, d->res.status, "%.*s", (int)d->res.msg.len,
+			    (const char *)d->res.msg.p);
+		return;
+	}
+	defer(d, r, t, d->res.status, &d->res.msg);
+}
+
+/* Answer after the next fsync of t's WAL; the fsync runs once this loop pass is done. */
+static void
+defer(struct daemon *d, struct httpd_req *r, struct tenant *t, int status,
+    const struct buf *msg)
+{
+	struct pending *p;
+
+	if (d->npend == d->pendcap) {
+		d->pendcap = d->pendcap ? d->pendcap * 2 : 64;
+		d->pend = xreallocarray(d->pend, d->pendcap, sizeof(*d->pend));
+	}
+	p = &d->pend[d->npend++];
+	p->req = r;
+	p->tenant = t;
+	p->status = status;
+	p->body = NULL;
+	if (status != 200) {
+		p->body = xmalloc(msg->len + 1);
+		memcpy(p->body, msg->p, msg->len);
+		p->body[msg->len] = '\0';
+	}
+	if (d->npend == 1)
+		event_active(d->commit_ev, EV_TIMEOUT, 0);
+}
+
+static void
+commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	push_commit(arg);
+}
+
+void
+push_commit(struct daemon *d)
+{
+	struct err e;
+
+	for (size_t i = 0; i < d->npend; i++) {
+		struct pending *p = &d->pend[i];
+
+		/* Already failed with an earlier push of its tenant. */
+		if (p->status == 500)
+			continue;
+		/* tenant_sync is a no-op once the tenant is clean: one fsync per tenant. */
+		if (tenant_sync(p->tenant, &e) == -1) {
+			free(p->body);
+			xasprintf(&p->body, "user=%s: WAL fsync failed: %s", tenant_id(p->tenant),
+			    e.msg);
+			p->status = 500;
+			/* The other pushes of this tenant share the failure. */
+			for (size_t k = i + 1; k < d->npend; k++)
+				if (d->pend[k].tenant == p->tenant && d->pend[k].status != 500) {
+					free(d->pend[k].body);
+					d->pend[k].body = xstrdup(p->body);
+					d->pend[k].status = 500;
+				}
+		}
+	}
+	for (size_t i = 0; i < d->npend; i++) {
+		struct pending *p = &d->pend[i];
+
+		if (p->status == 200)
+			httpd_reply(p->req, 200, NULL, NULL, 0);
+		else
+			httpd_reply_text(p->req, p->status, "%s", p->body);
+		free(p->body);
+	}
+	d->npend = 0;
+}
+
+void
+push_fsync_tick(int fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct err e;
+
+	for (size_t i = 0; i < tenants_count(d->tenants); i++) {
+		struct tenant *t = tenants_at(d->tenants, i);
+
+		if (tenant_dirty(t) && tenant_sync(t, &e) == -1)
+			log_error("WAL fsync failed", "user=%s err=%s", log_q(tenant_id(t)),
+			    log_q(e.msg));
+	}
+}
+
+void
+push_routes(struct daemon *d)
+{
+	d->commit_ev = event_new(d->base, -1, 0, commit_cb, d);
+	httpd_route(d->httpd, "/api/v1/push", "api_v1_push", HTTPD_POST, on_push, d);
+	httpd_route(d->httpd, "/api/prom/push", "api_prom_push", HTTPD_POST, on_push, d);
+}
+
+void
+push_free(struct daemon *d)
+{
+	if (d->commit_ev != NULL)
+		event_free(d->commit_ev);
+	free(d->pend);
+	buf_free(&d->raw);
+	rw_request_free(&d->rq);
+	tenant_push_result_free(&d->res);
+}
