@@ -3,7 +3,8 @@
 #   make            build every program into $(BUILD)/bin
 #   make check      deps, build, unit + bats + interop tests + fuzz smoke; ends "N passed, N failed"
 #   make deps       install the Debian packages the build and tests need (idempotent)
-#   make bench      compare block-import/dump with promtool on one generated input
+#   make bench      block-import/dump vs promtool and VictoriaMetrics; tsdb-head ingestion
+#                   vs Prometheus and VictoriaMetrics on one remote-write load
 #   make run        the most complete demo that exists today
 #   make install PREFIX=/usr/local
 #   make check SANITIZE=1   the same under ASan + UBSan (build dir build-asan)
@@ -107,6 +108,7 @@ check: deps
 
 bench: deps all tools
 	@BUILD=$(BUILD) contrib/bench/bench-blocks
+	@BUILD=$(BUILD) contrib/bench/bench-ingest
 
 run: deps all
 	@BUILD=$(BUILD) contrib/demo/run
