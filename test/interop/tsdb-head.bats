@@ -222,7 +222,7 @@ teardown_file() {
 	wait "$PROM_PID" || true
 }
 
-@test "flush: promtool analyzes our block; its dump equals promtool's dump of Prometheus' own TSDB" {
+@test "flush and block-ship: promtool analyzes the shipped block; its dump equals promtool's dump of Prometheus' own TSDB" {
 	sleep 3
 	end=$(($(date +%s%3N) - 2000))
 	kill "$(cat "$D/a.pid")"
@@ -230,13 +230,19 @@ teardown_file() {
 	grep -q 'Remote storage stopped' "$D/a.log"
 	run curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$HEAD/ingester/flush?wait=true"
 	assert_output 204
-	blocks=$("$BIN/block-inspect" ls -json "$D/heads/fake" | jq -r '.path')
-	[ -n "$blocks" ]
-	for b in $blocks; do
-		promtool tsdb analyze "$D/heads/fake" "$(basename "$b")" > "$D/analyze"
+	run "$BIN/block-ship" -once -blocks-storage.tsdb.dir="$D/heads" \
+		-blocks-storage.backend=filesystem -blocks-storage.filesystem.dir="$D/bucket"
+	assert_success
+	shipped=$("$BIN/block-inspect" ls -json "$D/bucket/fake" | jq -r '.ulid')
+	[ -n "$shipped" ]
+	[ "$shipped" = "$("$BIN/block-inspect" ls -json "$D/heads/fake" | jq -r '.ulid')" ]
+	# promtool wants a TSDB dir: the tenant's bucket dir is one (plus wal/).
+	mkdir -p "$D/bucket/fake/wal"
+	for b in $shipped; do
+		promtool tsdb analyze "$D/bucket/fake" "$b" > "$D/analyze"
 		grep -q '^Series:' "$D/analyze"
 	done
-	"$BIN/block-inspect" dump -min-time "$START" -max-time "$end" "$D/heads/fake" | sort > "$D/ours"
+	"$BIN/block-inspect" dump -min-time "$START" -max-time "$end" "$D/bucket/fake" | sort > "$D/ours"
 	promtool tsdb dump --min-time="$START" --max-time="$end" "$D/a" | sort > "$D/theirs"
 	[ "$(wc -l < "$D/theirs")" -gt 10000 ]
 	cmp "$D/theirs" "$D/ours"
