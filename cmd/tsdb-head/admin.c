@@ -271,18 +271,8 @@ static void
 on_metrics(struct httpd_req *r, void *arg)
 {
 	struct daemon *d = arg;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *fp;
 
-	if ((fp = open_memstream(&text, &len)) == NULL) {
-		httpd_reply_text(r, 500, "open_memstream: %s", strerror(errno));
-		return;
-	}
-	metrics_write(d->metrics, fp);
-	fclose(fp);
-	httpd_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-	free(text);
+	httpd_reply_metrics(r, d->metrics);
 }
 
 void

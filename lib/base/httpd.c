@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <stdio.h>
@@ -401,4 +402,21 @@ httpd_reply_end(struct httpd_req *r)
 {
 	evhttp_send_reply_end(r->ev);
 	req_done(r, r->code);
+}
+
+void
+httpd_reply_metrics(struct httpd_req *r, struct metrics *m)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&text, &len)) == NULL) {
+		httpd_reply_text(r, 500, "open_memstream: %s", strerror(errno));
+		return;
+	}
+	metrics_write(m, fp);
+	fclose(fp);
+	httpd_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
 }

@@ -82,6 +82,8 @@ void		 httpd_reply(struct httpd_req *, int code, const char *ctype,
 /* Answer text/plain; charset=utf-8: the formatted text plus "\n", as Go's http.Error. */
 void		 httpd_reply_text(struct httpd_req *, int code, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
+/* Answer with the registry in Prometheus' text format (for GET /metrics). */
+void		 httpd_reply_metrics(struct httpd_req *, struct metrics *);
 /* A chunked answer: start, any number of chunks, end (which frees the request). */
 void		 httpd_reply_start(struct httpd_req *, int code, const char *ctype);
 void		 httpd_reply_chunk(struct httpd_req *, const void *, size_t);

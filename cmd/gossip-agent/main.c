@@ -1,0 +1,453 @@
+/*
+ * gossip-agent — one per node: speaks the HashiCorp memberlist protocol to
+ * its peers and keeps this node's view of the cluster; see gossip-agent(1).
+ *
+ *   main        flags and -config.file, then:
+ *   configure   check the values, fill the memberlist config
+ *   setup       listen (memberlist and HTTP), routes, signals, join
+ *   (loop)      libevent: gossip, probes, push/pull, HTTP, signals
+ *   (SIGTERM)   leave: our dead message is gossiped, then the loop ends
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lib/base/config.h"
+#include "lib/base/flags.h"
+#include "lib/base/httpd.h"
+#include "lib/base/log.h"
+#include "lib/base/metrics.h"
+#include "lib/base/xmalloc.h"
+#include "lib/gossip/memberlist.h"
+
+#define USAGE	"gossip-agent [-config.file FILE] [-memberlist.join HOST:PORT]... [flags]"
+
+#define EXIT_OK		0
+#define EXIT_JOIN	1	/* -memberlist.abort-if-join-fails and nobody answered */
+#define EXIT_USAGE	100
+#define EXIT_SYSTEM	111
+
+struct opts {
+	const char	*config_file;
+	const char	*log_level;
+	const char	*run_dir;
+	const char	*listen_addr;
+	int64_t		 listen_port;
+	const char	*transport;
+	struct strlist	 join;
+	int		 abort_if_join_fails;
+	int64_t		 rejoin_interval;
+	const char	*nodename;
+	int		 randomize;
+	const char	*bind_addr;
+	int64_t		 bind_port;
+	const char	*advertise_addr;
+	int64_t		 advertise_port;
+	int64_t		 gossip_interval;
+	int64_t		 gossip_nodes;
+	int64_t		 pullpush_interval;
+	int64_t		 retransmit_factor;
+	int64_t		 gossip_to_dead;
+	int64_t		 dead_reclaim;
+	int		 compression;
+	int64_t		 stream_timeout;
+	int64_t		 probe_interval;
+	int64_t		 probe_timeout;
+	int64_t		 leave_timeout;
+};
+
+struct agent {
+	struct opts		 o;
+	struct ml_config	 cfg;
+	char			 name[300];
+	struct event_base	*base;
+	struct memberlist	*ml;
+	struct httpd		*httpd;
+	struct metrics		*metrics;
+	struct metric		*members, *health, *queue, *rx, *refused, *pushpulls;
+	struct event		*sig_term, *sig_int, *rejoin;
+	int			 joined;	/* the first join is done */
+	int			 stopping;
+	int			 exit_code;
+};
+
+static int
+configure(struct agent *a)
+{
+	struct opts *o = &a->o;
+	struct ml_config *c = &a->cfg;
+	enum log_level lv;
+	char host[256];
+
+	if (log_level_parse(o->log_level, &lv) == -1) {
+		log_error("bad -log.level: want debug, info, warn or error", "value=%s",
+		    log_q(o->log_level));
+		return EXIT_USAGE;
+	}
+	log_init("gossip-agent", lv);
+	if (strcmp(o->transport, "udp") != 0) {
+		log_error("unsupported -memberlist.transport: only udp (memberlist's own UDP+TCP) "
+		    "so far; dskit's tcp transport is to come", "value=%s", log_q(o->transport));
+		return EXIT_USAGE;
+	}
+	if (o->bind_port < 0 || o->bind_port > 65535 || o->advertise_port < 0 ||
+	    o->advertise_port > 65535 || o->listen_port < 0 || o->listen_port > 65535) {
+		log_error("bad port: want 0 to 65535", "bind_port=%lld advertise_port=%lld "
+		    "http_port=%lld", (long long)o->bind_port, (long long)o->advertise_port,
+		    (long long)o->listen_port);
+		return EXIT_USAGE;
+	}
+	if (o->gossip_interval <= 0 || o->probe_interval <= 0 || o->probe_timeout <= 0 ||
+	    o->probe_timeout >= o->probe_interval || o->pullpush_interval <= 0 ||
+	    o->gossip_nodes < 1 || o->retransmit_factor < 1) {
+		log_error("bad timing: intervals must be positive, the probe timeout shorter "
+		    "than the probe interval, gossip nodes and retransmit factor at least 1", "%s", "");
+		return EXIT_USAGE;
+	}
+	if (*o->nodename != '\0')
+		snprintf(host, sizeof(host), "%s", o->nodename);
+	else if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "ringtail");
+	/* dskit's -memberlist.randomize-node-name: a restart is a new member. */
+	if (o->randomize)
+		snprintf(a->name, sizeof(a->name), "%s-%08x", host, arc4random());
+	else
+		snprintf(a->name, sizeof(a->name), "%s", host);
+	ml_config_default(c);
+	c->name = a->name;
+	c->bind_addr = o->bind_addr;
+	c->bind_port = (int)o->bind_port;
+	c->advertise_addr = o->advertise_addr;
+	c->advertise_port = (int)o->advertise_port;
+	c->gossip_interval = o->gossip_interval;
+	c->gossip_nodes = (int)o->gossip_nodes;
+	c->pushpull_interval = o->pullpush_interval;
+	c->retransmit_mult = (int)o->retransmit_factor;
+	c->gossip_to_dead_time = o->gossip_to_dead;
+	c->dead_node_reclaim_time = o->dead_reclaim;
+	c->compression = o->compression;
+	c->stream_timeout = o->stream_timeout;
+	c->probe_interval = o->probe_interval;
+	c->probe_timeout = o->probe_timeout;
+	return EXIT_OK;
+}
+
+static void
+on_join(void *arg, int joined)
+{
+	struct agent *a = arg;
+	int first = !a->joined;
+
+	a->joined = 1;
+	if (joined > 0) {
+		log_info("joined the cluster", "nodes_contacted=%d members=%zu", joined,
+		    ml_num_alive(a->ml));
+		return;
+	}
+	log_warn("joining the cluster failed: no address answered", "addresses=%zu",
+	    a->o.join.n);
+	if (first && a->o.abort_if_join_fails) {
+		a->exit_code = EXIT_JOIN;
+		event_base_loopbreak(a->base);
+	}
+}
+
+static void
+join(struct agent *a)
+{
+	ml_join(a->ml, (const char *const *)a->o.join.v, a->o.join.n, on_join, a);
+}
+
+static void
+on_rejoin(evutil_socket_t fd, short what, void *arg)
+{
+	join(arg);
+}
+
+static void
+on_left(void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("left the cluster", "node=%s", log_q(a->name));
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->stopping)
+		return;
+	a->stopping = 1;
+	log_info("leaving the cluster", "signal=%s timeout=%lldms", sig == SIGTERM ? "TERM" : "INT",
+	    (long long)a->o.leave_timeout);
+	httpd_stop_listening(a->httpd);
+	ml_leave(a->ml, a->o.leave_timeout, on_left, a);
+}
+
+static const char *
+state_name(enum ml_state s)
+{
+	static const char *const names[] = { "alive", "suspect", "dead", "left" };
+
+	return (unsigned)s < 4 ? names[s] : "unknown";
+}
+
+/* GET /memberlist: every member this node knows, as JSON (dskit's page, for scripts). */
+static void
+on_memberlist(struct httpd_req *r, void *arg)
+{
+	struct agent *a = arg;
+	struct ml_member *v;
+	size_t n = ml_members(a->ml, &v);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	fputs("[", fp);
+	for (size_t i = 0; i < n; i++)
+		fprintf(fp, "%s\n{\"name\":\"%s\",\"addr\":\"%s\",\"state\":\"%s\","
+		    "\"incarnation\":%u,\"state_change_ms\":%lld,\"protocol\":[%u,%u,%u],"
+		    "\"self\":%s}", i ? "," : "", v[i].name, v[i].addr, state_name(v[i].state),
+		    v[i].incarnation, (long long)v[i].state_change, v[i].vsn[0], v[i].vsn[1],
+		    v[i].vsn[2], strcmp(v[i].name, ml_name(a->ml)) == 0 ? "true" : "false");
+	fputs("\n]\n", fp);
+	fclose(fp);
+	httpd_reply(r, 200, "application/json", text, len);
+	free(text);
+	free(v);
+}
+
+static void
+on_ready(struct httpd_req *r, void *arg)
+{
+	struct agent *a = arg;
+
+	if (!a->joined)
+		httpd_reply_text(r, 503, "joining the cluster");
+	else
+		httpd_reply_text(r, 200, "ready");
+}
+
+static void
+collect(void *arg)
+{
+	struct agent *a = arg;
+	struct ml_stats st;
+
+	ml_stats(a->ml, &st);
+	metric_set(a->members, (double)ml_num_alive(a->ml));
+	metric_set(a->health, st.health_score);
+	metric_set(a->queue, (double)st.queued_broadcasts);
+	metric_set(a->rx, (double)st.packets_received);
+	metric_set(a->refused, (double)(st.packets_refused + st.messages_refused));
+	metric_set(a->pushpulls, (double)st.pushpulls);
+}
+
+static void
+on_metrics(struct httpd_req *r, void *arg)
+{
+	struct agent *a = arg;
+
+	httpd_reply_metrics(r, a->metrics);
+}
+
+static struct metric *
+gauge(struct metrics *m, enum metric_type type, const char *name, const char *help)
+{
+	return metric_with(metrics_family(m, type, name, help, NULL, NULL, 0));
+}
+
+static void
+setup_metrics(struct agent *a)
+{
+	struct metrics *m = a->metrics = metrics_create();
+
+	metrics_add_process(m);
+	a->members = gauge(m, METRIC_GAUGE, "memberlist_client_cluster_members_count",
+	    "Number of members in memberlist cluster.");
+	a->health = gauge(m, METRIC_GAUGE, "memberlist_client_cluster_node_health_score",
+	    "Health score of this cluster. Lower value is better. 0 = healthy");
+	a->queue = gauge(m, METRIC_GAUGE, "memberlist_client_messages_in_broadcast_queue",
+	    "Number of user messages in the broadcast queue");
+	a->rx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packets_received_total",
+	    "Memberlist packets received.");
+	a->refused = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packets_refused_total",
+	    "Memberlist packets and messages refused (bad CRC, label, compression or encoding).");
+	a->pushpulls = gauge(m, METRIC_COUNTER, "ringtail_memberlist_pushpulls_total",
+	    "Push/pull state exchanges merged.");
+	metrics_on_collect(m, collect, a);
+}
+
+static int
+setup(struct agent *a)
+{
+	struct sigaction sa;
+	struct err e;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	if ((a->base = event_base_new()) == NULL) {
+		log_error("cannot create the event loop", "%s", "");
+		return EXIT_SYSTEM;
+	}
+	setup_metrics(a);
+	if ((a->ml = ml_create(a->base, &a->cfg, NULL, &e)) == NULL) {
+		log_error("cannot start memberlist", "err=%s", log_q(e.msg));
+		return EXIT_SYSTEM;
+	}
+	a->httpd = httpd_create(a->base, a->metrics, 1 << 20);
+	httpd_route(a->httpd, "/metrics", "metrics", HTTPD_GET, on_metrics, a);
+	httpd_route(a->httpd, "/ready", "ready", HTTPD_GET, on_ready, a);
+	httpd_route(a->httpd, "/memberlist", "memberlist", HTTPD_GET, on_memberlist, a);
+	if (httpd_bind(a->httpd, a->o.listen_addr, (int)a->o.listen_port, &e) == -1) {
+		log_error("cannot listen", "err=%s", log_q(e.msg));
+		return EXIT_SYSTEM;
+	}
+	log_info("started", "node=%s memberlist_port=%d http_port=%d", log_q(a->name),
+	    ml_port(a->ml), httpd_port(a->httpd));
+	a->sig_term = evsignal_new(a->base, SIGTERM, on_signal, a);
+	a->sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
+	event_add(a->sig_term, NULL);
+	event_add(a->sig_int, NULL);
+	if (a->o.join.n == 0) {
+		a->joined = 1;
+		return EXIT_OK;
+	}
+	join(a);
+	if (a->o.rejoin_interval > 0) {
+		struct timeval tv = { a->o.rejoin_interval / 1000,
+		    (a->o.rejoin_interval % 1000) * 1000 };
+
+		a->rejoin = event_new(a->base, -1, EV_PERSIST, on_rejoin, a);
+		event_add(a->rejoin, &tv);
+	}
+	return EXIT_OK;
+}
+
+static void
+teardown(struct agent *a)
+{
+	if (a->rejoin != NULL)
+		event_free(a->rejoin);
+	if (a->sig_term != NULL) {
+		event_free(a->sig_term);
+		event_free(a->sig_int);
+	}
+	httpd_free(a->httpd);
+	ml_free(a->ml);
+	if (a->base != NULL)
+		event_base_free(a->base);
+	metrics_free(a->metrics);
+	strlist_free(&a->o.join);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct agent a;
+	struct opts *o = &a.o;
+	struct config *cfg = NULL;
+	int rc;
+	const struct flag flags[] = {
+		{ "config.file", FLAG_STRING, &o->config_file, "",
+		    "YAML configuration file (Cortex's layout); flags override it" },
+		{ "log.level", FLAG_STRING, &o->log_level, "info", "debug, info, warn or error" },
+		{ "run-dir", FLAG_STRING, &o->run_dir, getenv("RINGTAIL_RUN_DIR") ?
+		    getenv("RINGTAIL_RUN_DIR") : "/run/ringtail",
+		    "sockets, locks and pid files (default $RINGTAIL_RUN_DIR)" },
+		{ "server.http-listen-address", FLAG_STRING, &o->listen_addr, "",
+		    "HTTP listen address (empty: every address)" },
+		{ "server.http-listen-port", FLAG_INT, &o->listen_port, "80",
+		    "HTTP listen port (0: any free port, logged)" },
+		{ "memberlist.transport", FLAG_STRING, &o->transport, "udp",
+		    "udp: memberlist's UDP packets and TCP streams (dskit's tcp is to come)" },
+		{ "memberlist.join", FLAG_LIST, &o->join, NULL,
+		    "host:port of a member to join; repeatable; a name resolves to all its addresses" },
+		{ "memberlist.abort-if-join-fails", FLAG_BOOL, &o->abort_if_join_fails, "false",
+		    "exit 1 when no join address answers at start" },
+		{ "memberlist.rejoin-interval", FLAG_DURATION, &o->rejoin_interval, "0s",
+		    "join the -memberlist.join addresses again this often (0: never)" },
+		{ "memberlist.nodename", FLAG_STRING, &o->nodename, "",
+		    "name of this node in the cluster (empty: the hostname)" },
+		{ "memberlist.randomize-node-name", FLAG_BOOL, &o->randomize, "true",
+		    "add a random suffix to the node name" },
+		{ "memberlist.bind-addr", FLAG_STRING, &o->bind_addr, "0.0.0.0",
+		    "IP address to listen on for gossip" },
+		{ "memberlist.bind-port", FLAG_INT, &o->bind_port, "7946",
+		    "port to listen on for gossip (0: any free port, logged)" },
+		{ "memberlist.advertise-addr", FLAG_STRING, &o->advertise_addr, "",
+		    "gossip address to advertise (empty: the bind address, 127.0.0.1 for 0.0.0.0)" },
+		{ "memberlist.advertise-port", FLAG_INT, &o->advertise_port, "0",
+		    "gossip port to advertise (0: the bound port)" },
+		{ "memberlist.gossip-interval", FLAG_DURATION, &o->gossip_interval, "200ms",
+		    "how often gossip messages are sent" },
+		{ "memberlist.gossip-nodes", FLAG_INT, &o->gossip_nodes, "3",
+		    "how many nodes each gossip round goes to" },
+		{ "memberlist.pullpush-interval", FLAG_DURATION, &o->pullpush_interval, "30s",
+		    "how often the full state is exchanged with a random node" },
+		{ "memberlist.retransmit-factor", FLAG_INT, &o->retransmit_factor, "4",
+		    "multiplier of the number of retransmissions of a gossiped message" },
+		{ "memberlist.gossip-to-dead-nodes-time", FLAG_DURATION, &o->gossip_to_dead, "30s",
+		    "how long dead nodes still get gossip, and are kept before being forgotten" },
+		{ "memberlist.dead-node-reclaim-time", FLAG_DURATION, &o->dead_reclaim, "0s",
+		    "after this long a dead node's name may come back with another address (0: never)" },
+		{ "memberlist.compression-enabled", FLAG_BOOL, &o->compression, "true",
+		    "LZW-compress gossip when it is smaller" },
+		{ "memberlist.stream-timeout", FLAG_DURATION, &o->stream_timeout, "10s",
+		    "timeout of a push/pull or other TCP exchange" },
+		{ "memberlist.probe-interval", FLAG_DURATION, &o->probe_interval, "5s",
+		    "how often a random node is probed (ringtail; dskit fixes 5s)" },
+		{ "memberlist.probe-timeout", FLAG_DURATION, &o->probe_timeout, "2s",
+		    "how long to wait for a probe's ack (ringtail; dskit fixes 2s)" },
+		{ "memberlist.leave-timeout", FLAG_DURATION, &o->leave_timeout, "20s",
+		    "at shutdown, how long to wait for our leave message to be gossiped" },
+		{ NULL, 0, NULL, NULL, NULL },
+	};
+	const struct config_key keys[] = {
+		{ "log.level", "server.log_level" },
+		{ "server.http-listen-address", "server.http_listen_address" },
+		{ "server.http-listen-port", "server.http_listen_port" },
+		{ "memberlist.join", "memberlist.join_members" },
+		{ "memberlist.abort-if-join-fails", "memberlist.abort_if_cluster_join_fails" },
+		{ "memberlist.rejoin-interval", "memberlist.rejoin_interval" },
+		{ "memberlist.nodename", "memberlist.node_name" },
+		{ "memberlist.randomize-node-name", "memberlist.randomize_node_name" },
+		{ "memberlist.bind-addr", "memberlist.bind_addr" },
+		{ "memberlist.bind-port", "memberlist.bind_port" },
+		{ "memberlist.advertise-addr", "memberlist.advertise_addr" },
+		{ "memberlist.advertise-port", "memberlist.advertise_port" },
+		{ "memberlist.gossip-interval", "memberlist.gossip_interval" },
+		{ "memberlist.gossip-nodes", "memberlist.gossip_nodes" },
+		{ "memberlist.pullpush-interval", "memberlist.pull_push_interval" },
+		{ "memberlist.retransmit-factor", "memberlist.retransmit_factor" },
+		{ "memberlist.gossip-to-dead-nodes-time", "memberlist.gossip_to_dead_nodes_time" },
+		{ "memberlist.dead-node-reclaim-time", "memberlist.dead_node_reclaim_time" },
+		{ "memberlist.compression-enabled", "memberlist.compression_enabled" },
+		{ "memberlist.stream-timeout", "memberlist.stream_timeout" },
+		{ "memberlist.leave-timeout", "memberlist.leave_timeout" },
+		{ NULL, NULL },
+	};
+
+	log_init("gossip-agent", LOG_INFO);
+	if (config_parse(&cfg, flags, keys, USAGE, argc, argv) > 0) {
+		log_error("unexpected arguments", "first=%s", log_q(argv[0]));
+		flags_usage(stderr, USAGE, flags);
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+	if ((rc = configure(&a)) == EXIT_OK && (rc = setup(&a)) == EXIT_OK) {
+		event_base_dispatch(a.base);
+		rc = a.exit_code;
+	}
+	teardown(&a);
+	config_free(cfg);
+	return rc;
+}

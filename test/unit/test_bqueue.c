@@ -1,0 +1,128 @@
+/*
+ * bqueue: the cases of memberlist 0.2.2's queue_test.go, in the same
+ * numbers, plus ordering, names and pruning.
+ */
+#include <string.h>
+
+#include "lib/gossip/bqueue.h"
+#include "test/unit/unit.h"
+
+static void
+add4(struct bqueue *q)
+{
+	bqueue_add(q, "test", "1. this is a test.", 18);
+	bqueue_add(q, "foo", "2. this is a test.", 18);
+	bqueue_add(q, "bar", "3. this is a test.", 18);
+	bqueue_add(q, "baz", "4. this is a test.", 18);
+}
+
+static size_t
+get(struct bqueue *q, size_t overhead, size_t limit, int tl, struct buf *b, size_t *lens)
+{
+	buf_reset(b);
+	return bqueue_get(q, overhead, limit, tl, b, lens, 16);
+}
+
+static void
+get_broadcasts_as_go(void)
+{
+	struct bqueue *q = bqueue_new();
+	struct buf b = { 0 };
+	size_t lens[16];
+	int tl = bqueue_retransmit_limit(3, 10);
+
+	add4(q);
+	CHECK_INT(get(q, 2, 80, tl, &b, lens), 4);
+	CHECK_INT(get(q, 3, 80, tl, &b, lens), 3);
+	bqueue_free(q);
+	buf_free(&b);
+}
+
+static void
+transmit_limit_as_go(void)
+{
+	struct bqueue *q = bqueue_new();
+	struct buf b = { 0 };
+	size_t lens[16];
+	int tl = bqueue_retransmit_limit(1, 10);
+
+	CHECK_INT(tl, 2);
+	add4(q);
+	CHECK_INT(get(q, 3, 80, tl, &b, lens), 3);
+	CHECK_INT(get(q, 3, 80, tl, &b, lens), 3);
+	CHECK_INT(get(q, 3, 80, tl, &b, lens), 2);
+	CHECK_INT(bqueue_len(q), 0);
+	CHECK_INT(get(q, 3, 80, tl, &b, lens), 0);
+	bqueue_free(q);
+	buf_free(&b);
+}
+
+/* Fewer transmits first; in a tier the largest that fits, newest first. */
+static void
+order_fresh_large_new(void)
+{
+	struct bqueue *q = bqueue_new();
+	struct buf b = { 0 };
+	size_t lens[16];
+
+	bqueue_add(q, NULL, "aa", 2);
+	bqueue_add(q, NULL, "bbbb", 4);
+	bqueue_add(q, NULL, "cc", 2);
+	CHECK_INT(get(q, 0, 100, 10, &b, lens), 3);
+	CHECK_MEM(b.p, b.len, "bbbbccaa", 8);
+	bqueue_add(q, NULL, "dddddd", 6);	/* 0 transmits: before the others */
+	CHECK_INT(get(q, 0, 7, 10, &b, lens), 1);
+	CHECK_MEM(b.p, b.len, "dddddd", 6);
+	/* 5 bytes of room: bbbb does not fit after... it fits alone; then 1 byte is left. */
+	CHECK_INT(get(q, 0, 5, 10, &b, lens), 1);
+	CHECK_MEM(b.p, b.len, "bbbb", 4);
+	CHECK_INT(lens[0], 4);
+	CHECK_INT(get(q, 0, 4, 10, &b, lens), 2);
+	CHECK_MEM(b.p, b.len, "ccaa", 4);
+	bqueue_free(q);
+	buf_free(&b);
+}
+
+static void
+names_replace_and_prune(void)
+{
+	struct bqueue *q = bqueue_new();
+	struct buf b = { 0 };
+	size_t lens[16];
+
+	bqueue_add(q, "node-1", "alive-1", 7);
+	bqueue_add(q, "node-2", "alive-2", 7);
+	bqueue_add(q, "node-1", "dead-1", 6);
+	bqueue_add(q, NULL, "user", 4);
+	bqueue_add(q, NULL, "user", 4);
+	CHECK_INT(bqueue_len(q), 4);
+	CHECK_INT(get(q, 0, 100, 10, &b, lens), 4);
+	CHECK_MEM(b.p, b.len, "alive-2dead-1useruser", 21);
+	/* Prune drops from the most-sent, smallest, oldest end. */
+	bqueue_add(q, NULL, "fresh", 5);
+	bqueue_prune(q, 2);
+	CHECK_INT(bqueue_len(q), 2);
+	CHECK_INT(get(q, 0, 100, 10, &b, lens), 2);
+	CHECK_MEM(b.p, b.len, "freshalive-2", 12);
+	bqueue_free(q);
+	buf_free(&b);
+}
+
+static void
+retransmit_limit_as_go(void)
+{
+	CHECK_INT(bqueue_retransmit_limit(4, 0), 0);
+	CHECK_INT(bqueue_retransmit_limit(4, 1), 4);
+	CHECK_INT(bqueue_retransmit_limit(4, 9), 4);
+	CHECK_INT(bqueue_retransmit_limit(4, 10), 8);
+	CHECK_INT(bqueue_retransmit_limit(4, 99), 8);
+	CHECK_INT(bqueue_retransmit_limit(4, 100), 12);
+}
+
+UNIT_CASES(
+	UNIT_CASE(get_broadcasts_as_go),
+	UNIT_CASE(transmit_limit_as_go),
+	UNIT_CASE(order_fresh_large_new),
+	UNIT_CASE(names_replace_and_prune),
+	UNIT_CASE(retransmit_limit_as_go),
+);
