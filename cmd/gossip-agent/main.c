@@ -1,13 +1,17 @@
 /*
  * gossip-agent — one per node: speaks the HashiCorp memberlist protocol to
- * its peers and keeps this node's view of the cluster; see gossip-agent(1).
+ * its peers, keeps the memberlist KV store (the ring) and serves it to
+ * the local programs on a Unix socket; see gossip-agent(1).
  *
  *   main        flags and -config.file, then:
  *   configure   check the values, fill the memberlist config
- *   setup       listen (memberlist and HTTP), routes, signals, join
- *   (loop)      libevent: gossip, probes, push/pull, HTTP, signals
+ *   setup       KV store, memberlist, the socket, HTTP, signals, join
+ *   (loop)      libevent: gossip, probes, push/pull, socket, HTTP, signals
  *   (SIGTERM)   leave: our dead message is gossiped, then the loop ends
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,8 @@
 #include "lib/base/metrics.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/memberlist.h"
+#include "lib/kv/api.h"
+#include "lib/kv/store.h"
 
 #define USAGE	"gossip-agent [-config.file FILE] [-memberlist.join HOST:PORT]... [flags]"
 
@@ -58,6 +64,7 @@ struct opts {
 	int64_t		 probe_interval;
 	int64_t		 probe_timeout;
 	int64_t		 leave_timeout;
+	int64_t		 left_ingesters_timeout;
 };
 
 struct agent {
@@ -66,9 +73,16 @@ struct agent {
 	char			 name[300];
 	struct event_base	*base;
 	struct memberlist	*ml;
+	struct kv_store		*kv;
+	struct kv_api		*api;
+	char			 sock_path[4096];
 	struct httpd		*httpd;
 	struct metrics		*metrics;
 	struct metric		*members, *health, *queue, *rx, *refused, *pushpulls;
+	struct metric		*kv_queue_local, *kv_queue_gossip, *kv_received, *kv_received_bytes;
+	struct metric		*kv_invalid, *kv_cas_attempt, *kv_cas_success, *kv_cas_failure;
+	struct metric		*kv_pushes, *kv_push_bytes, *kv_pulls, *kv_pull_bytes, *kv_count;
+	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx;
 	struct event		*sig_term, *sig_int, *rejoin;
 	int			 joined;	/* the first join is done */
 	int			 stopping;
@@ -224,6 +238,34 @@ on_memberlist(struct httpd_req *r, void *arg)
 	free(v);
 }
 
+static int
+print_key(void *arg, const struct kv_key_info *ki)
+{
+	FILE *fp = arg;
+
+	fprintf(fp, "%s\n{\"key\":\"%s\",\"version\":%llu,\"instances\":%zu,\"bytes\":%zu,"
+	    "\"deleted\":%s}", ftell(fp) > 1 ? "," : "", ki->key, (unsigned long long)ki->version,
+	    ki->instances, ki->encoded_size, ki->deleted ? "true" : "false");
+	return 0;
+}
+
+/* GET /memberlist/kv: the KV store's keys with their local versions and encoded sizes. */
+static void
+on_memberlist_kv(struct httpd_req *r, void *arg)
+{
+	struct agent *a = arg;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	fputs("[", fp);
+	kv_store_foreach(a->kv, print_key, fp);
+	fputs("\n]\n", fp);
+	fclose(fp);
+	httpd_reply(r, 200, "application/json", text, len);
+	free(text);
+}
+
 static void
 on_ready(struct httpd_req *r, void *arg)
 {
@@ -233,6 +275,41 @@ on_ready(struct httpd_req *r, void *arg)
 		httpd_reply_text(r, 503, "joining the cluster");
 	else
 		httpd_reply_text(r, 200, "ready");
+}
+
+static int
+count_key(void *arg, const struct kv_key_info *ki)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void
+collect_kv(struct agent *a)
+{
+	struct kv_stats ks;
+	struct usock_stats us;
+	uint64_t events;
+	size_t keys = 0;
+
+	kv_store_stats(a->kv, &ks);
+	kv_store_foreach(a->kv, count_key, &keys);
+	kv_api_stats(a->api, &us, &events);
+	metric_set(a->kv_queue_local, (double)ks.queued_local);
+	metric_set(a->kv_queue_gossip, (double)ks.queued_gossip);
+	metric_set(a->kv_received, (double)ks.received);
+	metric_set(a->kv_received_bytes, (double)ks.received_bytes);
+	metric_set(a->kv_invalid, (double)(ks.invalid + ks.unknown_codec));
+	metric_set(a->kv_cas_attempt, (double)(ks.cas_attempts));
+	metric_set(a->kv_cas_success, (double)ks.cas);
+	metric_set(a->kv_cas_failure, (double)ks.cas_failed);
+	metric_set(a->kv_pushes, (double)ks.pushes);
+	metric_set(a->kv_push_bytes, (double)ks.push_bytes);
+	metric_set(a->kv_pulls, (double)ks.pulls);
+	metric_set(a->kv_pull_bytes, (double)ks.pull_bytes);
+	metric_set(a->kv_count, (double)keys);
+	metric_set(a->kv_tombstones_removed, (double)ks.tombstones_removed);
+	metric_set(a->sock_refused, (double)(us.refused_peer + us.refused_frame));
 }
 
 static void
@@ -248,6 +325,9 @@ collect(void *arg)
 	metric_set(a->rx, (double)st.packets_received);
 	metric_set(a->refused, (double)(st.packets_refused + st.messages_refused));
 	metric_set(a->pushpulls, (double)st.pushpulls);
+	metric_set(a->bytes_rx, (double)st.bytes_received);
+	metric_set(a->bytes_tx, (double)st.bytes_sent);
+	collect_kv(a);
 }
 
 static void
@@ -264,6 +344,47 @@ gauge(struct metrics *m, enum metric_type type, const char *name, const char *he
 	return metric_with(metrics_family(m, type, name, help, NULL, NULL, 0));
 }
 
+/* dskit's memberlist_client_* names (kv/memberlist/metrics.go). */
+static void
+setup_kv_metrics(struct agent *a, struct metrics *m)
+{
+	static const char *const queue_label[] = { "queue", NULL };
+	struct metric_family *q = metrics_family(m, METRIC_GAUGE,
+	    "memberlist_client_messages_in_broadcast_queue",
+	    "Number of user messages in the broadcast queue", queue_label, NULL, 0);
+
+	a->kv_queue_local = metric_with(q, "local");
+	a->kv_queue_gossip = metric_with(q, "gossip");
+	a->kv_received = gauge(m, METRIC_COUNTER, "memberlist_client_received_broadcasts_total",
+	    "Number of received broadcast user messages");
+	a->kv_received_bytes = gauge(m, METRIC_COUNTER,
+	    "memberlist_client_received_broadcasts_bytes_total",
+	    "Total size of received broadcast user messages");
+	a->kv_invalid = gauge(m, METRIC_COUNTER, "memberlist_client_received_broadcasts_invalid_total",
+	    "Number of received broadcast user messages that were invalid. Hopefully 0.");
+	a->kv_cas_attempt = gauge(m, METRIC_COUNTER, "memberlist_client_cas_attempt_total",
+	    "Attempted CAS operations");
+	a->kv_cas_success = gauge(m, METRIC_COUNTER, "memberlist_client_cas_success_total",
+	    "Successful CAS operations");
+	a->kv_cas_failure = gauge(m, METRIC_COUNTER, "memberlist_client_cas_failure_total",
+	    "Failed CAS operations");
+	a->kv_pushes = gauge(m, METRIC_COUNTER, "memberlist_client_state_pushes_total",
+	    "How many times did this node push its full state to another node");
+	a->kv_push_bytes = gauge(m, METRIC_COUNTER, "memberlist_client_state_pushes_bytes_total",
+	    "Total size of pushed state");
+	a->kv_pulls = gauge(m, METRIC_COUNTER, "memberlist_client_state_pulls_total",
+	    "How many times did this node pull full state from another node");
+	a->kv_pull_bytes = gauge(m, METRIC_COUNTER, "memberlist_client_state_pulls_bytes_total",
+	    "Total size of pulled state");
+	a->kv_count = gauge(m, METRIC_GAUGE, "memberlist_client_kv_store_count",
+	    "Number of values in KV Store");
+	a->kv_tombstones_removed = gauge(m, METRIC_COUNTER,
+	    "memberlist_client_kv_store_value_tombstones_removed_total",
+	    "Total number of tombstones which have been removed from KV store values");
+	a->sock_refused = gauge(m, METRIC_COUNTER, "ringtail_agent_socket_refused_total",
+	    "Unix socket clients refused: another uid, or an oversized frame.");
+}
+
 static void
 setup_metrics(struct agent *a)
 {
@@ -274,20 +395,54 @@ setup_metrics(struct agent *a)
 	    "Number of members in memberlist cluster.");
 	a->health = gauge(m, METRIC_GAUGE, "memberlist_client_cluster_node_health_score",
 	    "Health score of this cluster. Lower value is better. 0 = healthy");
-	a->queue = gauge(m, METRIC_GAUGE, "memberlist_client_messages_in_broadcast_queue",
-	    "Number of user messages in the broadcast queue");
+	a->queue = gauge(m, METRIC_GAUGE, "ringtail_memberlist_messages_in_broadcast_queue",
+	    "Memberlist's own messages (alive, suspect, dead) waiting to be gossiped.");
 	a->rx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packets_received_total",
 	    "Memberlist packets received.");
 	a->refused = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packets_refused_total",
 	    "Memberlist packets and messages refused (bad CRC, label, compression or encoding).");
 	a->pushpulls = gauge(m, METRIC_COUNTER, "ringtail_memberlist_pushpulls_total",
 	    "Push/pull state exchanges merged.");
+	a->bytes_rx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packet_bytes_received_total",
+	    "Bytes of memberlist packets received (streams not included).");
+	a->bytes_tx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packet_bytes_sent_total",
+	    "Bytes of memberlist packets sent (streams not included).");
+	setup_kv_metrics(a, m);
 	metrics_on_collect(m, collect, a);
+}
+
+static size_t
+num_members(void *arg)
+{
+	struct agent *a = arg;
+
+	return a->ml != NULL ? ml_num_alive(a->ml) : 1;
+}
+
+/* <run-dir>/gossip-agent.sock, the run dir created 0755 when missing. */
+static int
+setup_socket(struct agent *a)
+{
+	struct err e;
+
+	if (mkdir(a->o.run_dir, 0755) == -1 && errno != EEXIST) {
+		log_error("cannot create the run dir", "dir=%s err=%s", log_q(a->o.run_dir),
+		    log_q(strerror(errno)));
+		return EXIT_SYSTEM;
+	}
+	snprintf(a->sock_path, sizeof(a->sock_path), "%s/%s", a->o.run_dir, KV_API_SOCKET);
+	if ((a->api = kv_api_listen(a->base, a->sock_path, a->kv, a->ml, &e)) == NULL) {
+		log_error("cannot listen on the unix socket", "err=%s", log_q(e.msg));
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
 }
 
 static int
 setup(struct agent *a)
 {
+	struct kv_config kvc = { 0 };
+	struct ml_delegate d;
 	struct sigaction sa;
 	struct err e;
 
@@ -299,14 +454,23 @@ setup(struct agent *a)
 		return EXIT_SYSTEM;
 	}
 	setup_metrics(a);
-	if ((a->ml = ml_create(a->base, &a->cfg, NULL, &e)) == NULL) {
+	kvc.left_ingesters_timeout_ms = a->o.left_ingesters_timeout;
+	kvc.retransmit_mult = (int)a->o.retransmit_factor;
+	kvc.num_members = num_members;
+	kvc.arg = a;
+	a->kv = kv_store_new(&kvc);
+	kv_store_ml_delegate(a->kv, &d);
+	if ((a->ml = ml_create(a->base, &a->cfg, &d, &e)) == NULL) {
 		log_error("cannot start memberlist", "err=%s", log_q(e.msg));
 		return EXIT_SYSTEM;
 	}
+	if (setup_socket(a) != EXIT_OK)
+		return EXIT_SYSTEM;
 	a->httpd = httpd_create(a->base, a->metrics, 1 << 20);
 	httpd_route(a->httpd, "/metrics", "metrics", HTTPD_GET, on_metrics, a);
 	httpd_route(a->httpd, "/ready", "ready", HTTPD_GET, on_ready, a);
 	httpd_route(a->httpd, "/memberlist", "memberlist", HTTPD_GET, on_memberlist, a);
+	httpd_route(a->httpd, "/memberlist/kv", "memberlist_kv", HTTPD_GET, on_memberlist_kv, a);
 	if (httpd_bind(a->httpd, a->o.listen_addr, (int)a->o.listen_port, &e) == -1) {
 		log_error("cannot listen", "err=%s", log_q(e.msg));
 		return EXIT_SYSTEM;
@@ -342,7 +506,9 @@ teardown(struct agent *a)
 		event_free(a->sig_int);
 	}
 	httpd_free(a->httpd);
+	kv_api_free(a->api);
 	ml_free(a->ml);
+	kv_store_free(a->kv);
 	if (a->base != NULL)
 		event_base_free(a->base);
 	metrics_free(a->metrics);
@@ -409,6 +575,8 @@ main(int argc, char **argv)
 		    "how long to wait for a probe's ack (ringtail; dskit fixes 2s)" },
 		{ "memberlist.leave-timeout", FLAG_DURATION, &o->leave_timeout, "20s",
 		    "at shutdown, how long to wait for our leave message to be gossiped" },
+		{ "memberlist.left-ingesters-timeout", FLAG_DURATION, &o->left_ingesters_timeout,
+		    "5m", "how long a LEFT ring entry (a tombstone) is kept before it is removed" },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	const struct config_key keys[] = {
@@ -433,6 +601,7 @@ main(int argc, char **argv)
 		{ "memberlist.compression-enabled", "memberlist.compression_enabled" },
 		{ "memberlist.stream-timeout", "memberlist.stream_timeout" },
 		{ "memberlist.leave-timeout", "memberlist.leave_timeout" },
+		{ "memberlist.left-ingesters-timeout", "memberlist.left_ingesters_timeout" },
 		{ NULL, NULL },
 	};
 

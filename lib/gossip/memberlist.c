@@ -366,6 +366,7 @@ send_raw(struct memberlist *m, const struct sockaddr *sa, socklen_t salen, const
 	}
 	transport_send(m->t, sa, salen, p, n);
 	m->st.packets_sent++;
+	m->st.bytes_sent += n;
 	buf_free(&z);
 	buf_free(&c);
 }
@@ -1123,6 +1124,7 @@ on_packet(void *arg, const uint8_t *p, size_t n, const struct sockaddr *from, so
 	struct err e;
 
 	m->st.packets_received++;
+	m->st.bytes_received += n;
 	if (ml_label_strip(&pkt, &label, &e) == -1 || label.p != NULL ||
 	    ml_packet_walk(pkt, on_message, &rx, NULL, &e) == -1) {
 		m->st.packets_refused++;

@@ -77,6 +77,8 @@ struct ml_stats {
 	uint64_t	 packets_refused;
 	uint64_t	 messages_refused;
 	uint64_t	 packets_sent;
+	uint64_t	 bytes_received;	/* of packets */
+	uint64_t	 bytes_sent;
 	uint64_t	 pushpulls;
 	uint64_t	 pushpull_errors;
 	uint64_t	 probes_failed;

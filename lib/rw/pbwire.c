@@ -272,3 +272,27 @@ pb_close(struct buf *b, size_t mark)
 	}
 	uvarint_put(b->p + mark, n);
 }
+
+int
+pb_get_varint(struct pb_reader *r, const char *name, uint64_t *v, struct err *e)
+{
+	int rc;
+
+	if (r->wt != PB_VARINT)
+		return pb_err_wiretype(e, r, name);
+	if ((rc = pb_varint(r, v)) != PB_OK)
+		return pb_err(e, rc, r);
+	return 0;
+}
+
+int
+pb_get_bytes(struct pb_reader *r, const char *name, struct pb_reader *sub, struct err *e)
+{
+	int rc;
+
+	if (r->wt != PB_LEN)
+		return pb_err_wiretype(e, r, name);
+	if ((rc = pb_len(r, sub)) != PB_OK)
+		return pb_err(e, rc, r);
+	return 0;
+}

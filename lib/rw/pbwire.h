@@ -149,6 +149,9 @@ int	pb_skip(struct pb_reader *);
  * returns -1. The field and wire type come from r's last tag.
  */
 int	pb_err(struct err *e, int rc, const struct pb_reader *r);
+/* A varint, or a length-delimited field, named name for errors, its tag already read. */
+int	pb_get_varint(struct pb_reader *, const char *name, uint64_t *, struct err *);
+int	pb_get_bytes(struct pb_reader *, const char *name, struct pb_reader *sub, struct err *);
 /* "wrong wire type N for field NAME"; returns -1. */
 int	pb_err_wiretype(struct err *e, const struct pb_reader *r, const char *name);
 

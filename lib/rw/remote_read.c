@@ -11,10 +11,6 @@
 #include "lib/tsdb/encoding.h"
 
 static void	*grow(void *, size_t *, size_t, size_t);
-static int	 get_varint(struct pb_reader *, const char *, uint64_t *,
-		    struct err *);
-static int	 get_bytes(struct pb_reader *, const char *, struct pb_reader *,
-		    struct err *);
 static int	 matcher_decode(struct pb_reader *, struct rr_matcher *,
 		    struct err *);
 static int	 hints_decode(struct rr_request *, struct pb_reader *,
@@ -51,33 +47,6 @@ grow(void *p, size_t *cap, size_t len, size_t sz)
 	return xreallocarray(p, *cap, sz);
 }
 
-/* A varint field named name, its tag already read. */
-static int
-get_varint(struct pb_reader *r, const char *name, uint64_t *v, struct err *e)
-{
-	int rc;
-
-	if (r->wt != PB_VARINT)
-		return pb_err_wiretype(e, r, name);
-	if ((rc = pb_varint(r, v)) != PB_OK)
-		return pb_err(e, rc, r);
-	return 0;
-}
-
-/* A length-delimited field named name, its tag already read. */
-static int
-get_bytes(struct pb_reader *r, const char *name, struct pb_reader *sub,
-    struct err *e)
-{
-	int rc;
-
-	if (r->wt != PB_LEN)
-		return pb_err_wiretype(e, r, name);
-	if ((rc = pb_len(r, sub)) != PB_OK)
-		return pb_err(e, rc, r);
-	return 0;
-}
-
 static int
 matcher_decode(struct pb_reader *r, struct rr_matcher *m, struct err *e)
 {
@@ -92,13 +61,13 @@ matcher_decode(struct pb_reader *r, struct rr_matcher *m, struct err *e)
 			return pb_err(e, rc, r);
 		switch (r->field) {
 		case 1:
-			if (get_varint(r, "type", &v, e) == -1)
+			if (pb_get_varint(r, "type", &v, e) == -1)
 				return -1;
 			m->type = (int32_t)(uint32_t)v;
 			break;
 		case 2:
 		case 3:
-			if (get_bytes(r, r->field == 2 ? "name" : "value", &s,
+			if (pb_get_bytes(r, r->field == 2 ? "name" : "value", &s,
 			    e) == -1)
 				return -1;
 			*(r->field == 2 ? &m->name : &m->value) =
@@ -134,7 +103,7 @@ hints_decode(struct rr_request *rq, struct pb_reader *r, struct rr_hints *h,
 			continue;
 		}
 		if (r->field == 2 || r->field == 5) {
-			if (get_bytes(r, names[r->field - 1], &s, e) == -1)
+			if (pb_get_bytes(r, names[r->field - 1], &s, e) == -1)
 				return -1;
 			if (r->field == 2) {
 				h->func = (struct str){ (const char *)s.p,
@@ -148,7 +117,7 @@ hints_decode(struct rr_request *rq, struct pb_reader *r, struct rr_hints *h,
 			h->ngrouping++;
 			continue;
 		}
-		if (get_varint(r, names[r->field - 1], &v, e) == -1)
+		if (pb_get_varint(r, names[r->field - 1], &v, e) == -1)
 			return -1;
 		if (r->field == 6)
 			h->by = v != 0;
@@ -172,14 +141,14 @@ query_decode(struct rr_request *rq, struct pb_reader *r, struct rr_query *q,
 		switch (r->field) {
 		case 1:
 		case 2:
-			if (get_varint(r, r->field == 1 ? "start_timestamp_ms" :
+			if (pb_get_varint(r, r->field == 1 ? "start_timestamp_ms" :
 			    "end_timestamp_ms", &v, e) == -1)
 				return -1;
 			*(r->field == 1 ? &q->start_ms : &q->end_ms) =
 			    (int64_t)v;
 			break;
 		case 3:
-			if (get_bytes(r, "matchers", &s, e) == -1)
+			if (pb_get_bytes(r, "matchers", &s, e) == -1)
 				return -1;
 			rq->mpool = grow(rq->mpool, &rq->mpool_cap,
 			    rq->mpool_len, sizeof(*rq->mpool));
@@ -190,7 +159,7 @@ query_decode(struct rr_request *rq, struct pb_reader *r, struct rr_query *q,
 			q->nmatchers++;
 			break;
 		case 4:
-			if (get_bytes(r, "hints", &s, e) == -1)
+			if (pb_get_bytes(r, "hints", &s, e) == -1)
 				return -1;
 			q->has_hints = 1;
 			if (hints_decode(rq, &s, &q->hints, e) == -1)
@@ -226,7 +195,7 @@ accepted_decode(struct rr_request *rq, struct pb_reader *r, struct err *e)
 		accepted_push(rq, v);
 		return 0;
 	}
-	if (get_bytes(r, "accepted_response_types", &s, e) == -1)
+	if (pb_get_bytes(r, "accepted_response_types", &s, e) == -1)
 		return -1;
 	while (pb_more(&s)) {
 		if ((rc = pb_varint(&s, &v)) != PB_OK)
@@ -261,7 +230,7 @@ request_decode(struct rr_request *rq, const void *p, size_t n, struct err *e)
 			}
 			continue;
 		}
-		if (get_bytes(&r, "queries", &s, e) == -1)
+		if (pb_get_bytes(&r, "queries", &s, e) == -1)
 			return err_wrap(e, "proto");
 		rq->queries = grow(rq->queries, &rq->queries_cap, rq->nqueries,
 		    sizeof(*rq->queries));
@@ -419,7 +388,7 @@ result_decode(struct rr_response *rs, struct pb_reader *r, struct err *e)
 				return pb_err(e, rc, r);
 			continue;
 		}
-		if (get_bytes(r, "timeseries", &s, e) == -1)
+		if (pb_get_bytes(r, "timeseries", &s, e) == -1)
 			return -1;
 		if (rw_decode_series(&rs->ts, s.p, pb_left(&s), e) == -1)
 			return err_wrap(e, "timeseries %zu", nth);
@@ -448,7 +417,7 @@ response_decode(struct rr_response *rs, const void *p, size_t n,
 			}
 			continue;
 		}
-		if (get_bytes(&r, "results", &s, e) == -1)
+		if (pb_get_bytes(&r, "results", &s, e) == -1)
 			return err_wrap(e, "proto");
 		rs->first = grow(rs->first, &rs->first_cap, rs->nresults,
 		    sizeof(*rs->first));
@@ -649,13 +618,13 @@ chunk_decode(struct pb_reader *r, struct rr_chunk *c, struct err *e)
 			continue;
 		}
 		if (r->field == 4) {
-			if (get_bytes(r, "data", &s, e) == -1)
+			if (pb_get_bytes(r, "data", &s, e) == -1)
 				return -1;
 			c->data = s.p;
 			c->len = pb_left(&s);
 			continue;
 		}
-		if (get_varint(r, names[r->field - 1], &v, e) == -1)
+		if (pb_get_varint(r, names[r->field - 1], &v, e) == -1)
 			return -1;
 		if (r->field == 1)
 			c->mint = (int64_t)v;
@@ -685,7 +654,7 @@ cseries_decode(struct rr_chunked *cr, struct pb_reader *r, struct err *e)
 				return pb_err(e, rc, r);
 			continue;
 		}
-		if (get_bytes(r, r->field == 1 ? "labels" : "chunks", &s,
+		if (pb_get_bytes(r, r->field == 1 ? "labels" : "chunks", &s,
 		    e) == -1)
 			return -1;
 		if (r->field == 1) {
@@ -722,7 +691,7 @@ chunked_decode(struct rr_chunked *cr, const void *p, size_t n, struct err *e)
 			return err_wrap(e, "proto");
 		}
 		if (r.field == 2) {
-			if (get_varint(&r, "query_index", &v, e) == -1)
+			if (pb_get_varint(&r, "query_index", &v, e) == -1)
 				return err_wrap(e, "proto");
 			cr->query_index = (int64_t)v;
 			continue;
@@ -734,7 +703,7 @@ chunked_decode(struct rr_chunked *cr, const void *p, size_t n, struct err *e)
 			}
 			continue;
 		}
-		if (get_bytes(&r, "chunked_series", &s, e) == -1)
+		if (pb_get_bytes(&r, "chunked_series", &s, e) == -1)
 			return err_wrap(e, "proto");
 		cr->series = grow(cr->series, &cr->series_cap, cr->nseries,
 		    sizeof(*cr->series));

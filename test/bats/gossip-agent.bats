@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# gossip-agent's KV store across ten agents: a CAS on one agent reaches
+# every agent, watches fire, forget leaves a tombstone that hides the
+# instance everywhere, a late joiner gets the whole store by push/pull;
+# the Unix socket's mode, uid check and bad frames; /metrics names.
+# The client is test/tools/kv-tool; the Go memberlist peer is in
+# test/interop/gossip-agent.bats.
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load ../lib/common
+
+N=10
+
+# start_agent I [flags...]: agent I with its run dir $DIR/rI, gossip and HTTP on free ports.
+start_agent() {
+	local i=$1 mport hport
+	shift
+	mport=$(free_port)
+	hport=$(free_port)
+	mkdir -p "$DIR/r$i"
+	echo "$mport" > "$DIR/mport$i"
+	echo "$hport" > "$DIR/hport$i"
+	"$BIN/gossip-agent" -run-dir="$DIR/r$i" -memberlist.transport=udp \
+		-memberlist.nodename="agent-$i" -memberlist.randomize-node-name=false \
+		-memberlist.bind-addr=127.0.0.1 -memberlist.bind-port="$mport" \
+		-server.http-listen-address=127.0.0.1 -server.http-listen-port="$hport" \
+		-memberlist.probe-interval=300ms -memberlist.probe-timeout=150ms \
+		-memberlist.gossip-interval=50ms -memberlist.pullpush-interval=2s "$@" \
+		>> "$DIR/agent$i.log" 2>&1 &
+	echo $! > "$DIR/pid$i"
+}
+
+sock() { echo "$DIR/r$1/gossip-agent.sock"; }
+http() { echo "http://127.0.0.1:$(cat "$DIR/hport$1")"; }
+
+# until_ok SECONDS CMD...: run CMD every 0.1 s until it succeeds.
+until_ok() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	while ! "$@" > /dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+members_alive() {	# members_alive I COUNT
+	[ "$("$TOOLS/kv-tool" "$(sock "$1")" members | grep -c ' alive$')" -eq "$2" ]
+}
+
+has_instance() {	# has_instance I KEY ID
+	"$TOOLS/kv-tool" "$(sock "$1")" get "$2" | grep -q "\"id\":\"$3\""
+}
+
+lacks_instance() {
+	! has_instance "$@"
+}
+
+all_agents() {	# all_agents CHECK ARGS...: CHECK I ARGS for every agent
+	local f=$1 i
+	shift
+	for i in $(seq "$N"); do
+		"$f" "$i" "$@" || return 1
+	done
+}
+
+setup_file() {
+	local b=${BUILD:-build} i
+	case $b in /*) ;; *) b=$PWD/$b ;; esac
+	export BIN=${RINGTAIL_BIN:-$b/bin} TOOLS=${RINGTAIL_TOOLS:-$b/tools}
+	export DIR=$BATS_FILE_TMPDIR
+	start_agent 1
+	until_ok 10 test -S "$(sock 1)"
+	for i in $(seq 2 "$N"); do
+		start_agent "$i" -memberlist.join="127.0.0.1:$(cat "$DIR/mport1")"
+	done
+	for i in $(seq "$N"); do
+		until_ok 10 test -S "$(sock "$i")"
+	done
+	until_ok 30 all_agents members_alive "$N"
+}
+
+teardown_file() {
+	local f
+	for f in "$DIR"/pid*; do
+		kill -9 "$(cat "$f")" 2>/dev/null || true
+	done
+}
+
+teardown() {
+	if [ -z "$BATS_TEST_COMPLETED" ]; then
+		echo "--- agent-1 log"
+		tail -20 "$DIR/agent1.log"
+	fi
+}
+
+@test "ten agents see each other through the socket's members list" {
+	run all_agents members_alive "$N"
+	assert_success
+	run "$TOOLS/kv-tool" "$(sock 4)" members
+	assert_output --partial "agent-1 127.0.0.1:$(cat "$DIR/mport1") alive"
+}
+
+@test "a CAS on one agent is seen on every agent; CAS on two agents merge" {
+	run "$TOOLS/kv-tool" "$(sock 1)" register collectors/ring ing-1 10.0.0.1:9095 128
+	assert_success
+	run until_ok 20 all_agents has_instance collectors/ring ing-1
+	assert_success
+	run "$TOOLS/kv-tool" "$(sock 7)" register collectors/ring ing-2 10.0.0.2:9095 128 JOINING
+	assert_success
+	run until_ok 20 all_agents has_instance collectors/ring ing-2
+	assert_success
+	run "$TOOLS/kv-tool" "$(sock 3)" get collectors/ring
+	assert_success
+	assert_output --partial '"id":"ing-1","addr":"10.0.0.1:9095","zone":"","state":"ACTIVE"'
+	assert_output --partial '"id":"ing-2","addr":"10.0.0.2:9095","zone":"","state":"JOINING"'
+	assert_output --partial '"tokens":128'
+	run "$TOOLS/kv-tool" "$(sock 5)" get collectors/nothing
+	assert_failure 1
+}
+
+@test "a watch on one agent fires when another agent changes the key" {
+	"$TOOLS/kv-tool" "$(sock 10)" watch 'collectors/*' 1 > "$DIR/watch.out" &
+	local w=$!
+	sleep 0.3
+	"$TOOLS/kv-tool" "$(sock 2)" register collectors/distributor dist-1 10.0.0.9:9095 0
+	run until_ok 20 grep -q '^collectors/distributor ' "$DIR/watch.out"
+	kill "$w" 2>/dev/null || true
+	assert_success
+}
+
+@test "forget leaves a tombstone: the instance is gone on every agent" {
+	run "$TOOLS/kv-tool" "$(sock 1)" register collectors/ring ing-3 10.0.0.3:9095 16
+	assert_success
+	run until_ok 20 all_agents has_instance collectors/ring ing-3
+	assert_success
+	run "$TOOLS/kv-tool" "$(sock 9)" forget collectors/ring ing-3
+	assert_success
+	run until_ok 20 all_agents lacks_instance collectors/ring ing-3
+	assert_success
+	run "$TOOLS/kv-tool" "$(sock 9)" forget collectors/ring no-such
+	assert_failure 1
+	# the tombstone is still stored (and gossiped) until -memberlist.left-ingesters-timeout
+	run curl -s "$(http 4)/memberlist/kv"
+	assert_output --partial '"key":"collectors/ring"'
+}
+
+@test "an agent joining later gets the whole store by push/pull" {
+	"$TOOLS/kv-tool" "$(sock 1)" register collectors/ring ing-4 10.0.0.4:9095 8
+	start_agent 11 -memberlist.join="127.0.0.1:$(cat "$DIR/mport5")"
+	run until_ok 10 test -S "$(sock 11)"
+	assert_success
+	run until_ok 20 has_instance 11 collectors/ring ing-4
+	assert_success
+	run until_ok 20 has_instance 11 collectors/ring ing-1
+	assert_success
+}
+
+@test "the socket is 0600; other users are refused; bad frames close the connection" {
+	run stat -c %a "$(sock 1)"
+	assert_output 600
+	if id nobody > /dev/null 2>&1 && command -v setpriv > /dev/null; then
+		# the mode stops them at connect; with the mode opened, the uid check does
+		run setpriv --reuid=nobody --regid=nogroup --clear-groups "$TOOLS/kv-tool" "$(sock 1)" members
+		assert_failure 2
+		chmod 0666 "$(sock 1)"
+		local d=$DIR/r1
+		while [ "$d" != / ] && [ "$d" != /tmp ]; do
+			chmod o+x "$d"
+			d=$(dirname "$d")
+		done
+		run setpriv --reuid=nobody --regid=nogroup --clear-groups "$TOOLS/kv-tool" "$(sock 1)" members
+		chmod 0600 "$(sock 1)"
+		assert_failure 2
+		assert_output --regexp 'closed the connection|Broken pipe|reset by peer'
+		run curl -s "$(http 1)/metrics"
+		assert_output --regexp 'ringtail_agent_socket_refused_total [1-9]'
+	fi
+	run "$TOOLS/kv-tool" "$(sock 1)" raw ffffffff00
+	assert_output closed
+	run "$TOOLS/kv-tool" "$(sock 1)" raw 00000003ffffff
+	assert_output --partial 'undecodable request'
+	run "$TOOLS/kv-tool" "$(sock 1)" members
+	assert_success
+}
+
+@test "/metrics has dskit's memberlist_client names" {
+	run curl -s "$(http 1)/metrics"
+	assert_output --regexp 'memberlist_client_cluster_members_count 1[01][^0-9]'
+	assert_output --regexp 'memberlist_client_cas_success_total [1-9]'
+	assert_output --partial 'memberlist_client_messages_in_broadcast_queue{queue="local"}'
+	assert_output --partial 'memberlist_client_kv_store_count 2'
+	run curl -s "$(http 6)/metrics"
+	assert_output --regexp 'memberlist_client_received_broadcasts_total [1-9]'
+}
