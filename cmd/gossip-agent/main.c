@@ -65,6 +65,8 @@ struct opts {
 	int64_t		 probe_timeout;
 	int64_t		 leave_timeout;
 	int64_t		 left_ingesters_timeout;
+	const char	*cluster_label;
+	int		 label_check_disabled;
 };
 
 struct agent {
@@ -82,7 +84,7 @@ struct agent {
 	struct metric		*kv_queue_local, *kv_queue_gossip, *kv_received, *kv_received_bytes;
 	struct metric		*kv_invalid, *kv_cas_attempt, *kv_cas_success, *kv_cas_failure;
 	struct metric		*kv_pushes, *kv_push_bytes, *kv_pulls, *kv_pull_bytes, *kv_count;
-	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx;
+	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
 	struct event		*sig_term, *sig_int, *rejoin;
 	int			 joined;	/* the first join is done */
 	int			 stopping;
@@ -147,6 +149,13 @@ configure(struct agent *a)
 	c->stream_timeout = o->stream_timeout;
 	c->probe_interval = o->probe_interval;
 	c->probe_timeout = o->probe_timeout;
+	c->label = o->cluster_label;
+	c->skip_label_check = o->label_check_disabled;
+	if (strlen(o->cluster_label) > 255) {
+		log_error("bad -memberlist.cluster-label: at most 255 bytes", "length=%zu",
+		    strlen(o->cluster_label));
+		return EXIT_USAGE;
+	}
 	return EXIT_OK;
 }
 
@@ -327,6 +336,7 @@ collect(void *arg)
 	metric_set(a->pushpulls, (double)st.pushpulls);
 	metric_set(a->bytes_rx, (double)st.bytes_received);
 	metric_set(a->bytes_tx, (double)st.bytes_sent);
+	metric_set(a->label_mismatch, (double)st.label_mismatches);
 	collect_kv(a);
 }
 
@@ -407,6 +417,8 @@ setup_metrics(struct agent *a)
 	    "Bytes of memberlist packets received (streams not included).");
 	a->bytes_tx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packet_bytes_sent_total",
 	    "Bytes of memberlist packets sent (streams not included).");
+	a->label_mismatch = gauge(m, METRIC_COUNTER, "ringtail_memberlist_cluster_label_mismatches_total",
+	    "Packets and streams refused because they carry another cluster label.");
 	setup_kv_metrics(a, m);
 	metrics_on_collect(m, collect, a);
 }
@@ -577,6 +589,12 @@ main(int argc, char **argv)
 		    "at shutdown, how long to wait for our leave message to be gossiped" },
 		{ "memberlist.left-ingesters-timeout", FLAG_DURATION, &o->left_ingesters_timeout,
 		    "5m", "how long a LEFT ring entry (a tombstone) is kept before it is removed" },
+		{ "memberlist.cluster-label", FLAG_STRING, &o->cluster_label, "",
+		    "label sent with every packet and stream; members with another label are refused "
+		    "(memberlist >= 0.3 peers only: 0.2.2 drops labelled messages)" },
+		{ "memberlist.cluster-label-verification-disabled", FLAG_BOOL,
+		    &o->label_check_disabled, "false",
+		    "accept packets and streams whatever their label (for a migration to labels)" },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	const struct config_key keys[] = {
@@ -602,6 +620,9 @@ main(int argc, char **argv)
 		{ "memberlist.stream-timeout", "memberlist.stream_timeout" },
 		{ "memberlist.leave-timeout", "memberlist.leave_timeout" },
 		{ "memberlist.left-ingesters-timeout", "memberlist.left_ingesters_timeout" },
+		{ "memberlist.cluster-label", "memberlist.cluster_label" },
+		{ "memberlist.cluster-label-verification-disabled",
+		    "memberlist.cluster_label_verification_disabled" },
 		{ NULL, NULL },
 	};
 

@@ -90,6 +90,7 @@ struct probe {
 struct memberlist {
 	struct event_base	*base;
 	struct ml_config	 cfg;
+	size_t			 label_len;	/* of cfg.label (ours), 0: no label */
 	struct ml_delegate	 d;
 	struct transport	*t;
 	char			*name;
@@ -306,6 +307,16 @@ set_state(struct memberlist *m, struct node *n, enum ml_state st)
 
 /* ---- sending ---- */
 
+/* Our label header, before every packet and dialled stream. */
+static void
+label_put(const struct memberlist *m, struct buf *b)
+{
+	struct err e;
+
+	if (m->label_len > 0)
+		ml_label_put(b, m->cfg.label, m->label_len, &e);
+}
+
 static void
 health_add(struct memberlist *m, int delta)
 {
@@ -363,6 +374,13 @@ send_raw(struct memberlist *m, const struct sockaddr *sa, socklen_t salen, const
 		ml_crc_put(&c, p, n);
 		p = c.p;
 		n = c.len;
+	}
+	if (m->label_len > 0) {
+		buf_reset(&z);
+		label_put(m, &z);
+		buf_put_bytes(&z, p, n);
+		p = z.p;
+		n = z.len;
 	}
 	transport_send(m->t, sa, salen, p, n);
 	m->st.packets_sent++;
@@ -1115,21 +1133,39 @@ on_message(void *arg, enum ml_type t, struct ml_bytes body)
 	return 0;
 }
 
+/*
+ * Strip the label header and check it: the same label as ours (none for
+ * none), unless the check is off. 0 to go on, -1 with err to drop.
+ */
+static int
+label_check(struct memberlist *m, struct ml_bytes *msg, struct err *e)
+{
+	struct ml_bytes label;
+
+	if (ml_label_strip(msg, &label, e) == -1)
+		return -1;
+	if (m->cfg.skip_label_check || (label.n == m->label_len &&
+	    (label.n == 0 || memcmp(label.p, m->cfg.label, label.n) == 0)))
+		return 0;
+	m->st.label_mismatches++;
+	return err_set(e, "cluster label %.*s, want %s", (int)label.n,
+	    label.p != NULL ? (const char *)label.p : "(none)",
+	    m->label_len > 0 ? m->cfg.label : "(none)");
+}
+
 static void
 on_packet(void *arg, const uint8_t *p, size_t n, const struct sockaddr *from, socklen_t fromlen)
 {
 	struct memberlist *m = arg;
 	struct rx rx = { m, from, fromlen };
-	struct ml_bytes pkt = { p, n }, label;
+	struct ml_bytes pkt = { p, n };
 	struct err e;
 
 	m->st.packets_received++;
 	m->st.bytes_received += n;
-	if (ml_label_strip(&pkt, &label, &e) == -1 || label.p != NULL ||
-	    ml_packet_walk(pkt, on_message, &rx, NULL, &e) == -1) {
+	if (label_check(m, &pkt, &e) == -1 || ml_packet_walk(pkt, on_message, &rx, NULL, &e) == -1) {
 		m->st.packets_refused++;
-		log_debug("packet refused", "err=%s", log_q(label.p != NULL ?
-		    "unexpected cluster label" : e.msg));
+		log_debug("packet refused", "err=%s", log_q(e.msg));
 	}
 }
 
@@ -1186,6 +1222,12 @@ stream_complete(const uint8_t *p, size_t n)
 		struct ml_err_resp		 er;
 	} u;
 
+	if (n >= 2 && p[0] == ML_HAS_LABEL) {
+		if (n < 2 + (size_t)p[1] + 1)
+			return 0;
+		n -= 2 + p[1];
+		p += 2 + p[1];
+	}
 	decbuf_init(&d, p + 1, n - 1);
 	switch (p[0]) {
 	case ML_COMPRESS:
@@ -1285,6 +1327,11 @@ on_stream(void *arg, struct tstream *ts, const uint8_t *p, size_t n)
 	struct err e;
 	int join = 0;
 
+	if (label_check(m, &msg, &e) == -1) {
+		log_warn("stream refused", "err=%s", log_q(e.msg));
+		tstream_reply(ts, NULL, 0);
+		goto done;
+	}
 	if (stream_open(&msg, &out, &e) == -1) {
 		struct ml_err_resp er = { .error = { (const uint8_t *)e.msg, strlen(e.msg) } };
 
@@ -1399,6 +1446,7 @@ pushpull_start(struct memberlist *m, const struct sockaddr *sa, socklen_t salen,
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
 	snprintf(pp->peer, sizeof(pp->peer), "%s:%u", host, ntohs(sa->sa_family == AF_INET ?
 	    ((const struct sockaddr_in *)sa)->sin_port : ((const struct sockaddr_in6 *)sa)->sin6_port));
+	label_put(m, &req);
 	encode_local_state(m, join, &req);
 	transport_exchange(m->t, sa, salen, req.p, req.len, stream_complete, pushpull_done, pp);
 	buf_free(&req);
@@ -1628,6 +1676,11 @@ ml_create(struct event_base *base, const struct ml_config *cfg, const struct ml_
 
 	m->base = base;
 	m->cfg = *cfg;
+	m->label_len = cfg->label != NULL ? strlen(cfg->label) : 0;
+	if (m->label_len > 255) {
+		free(m);
+		return err_set(e, "cluster label longer than 255 bytes"), NULL;
+	}
 	if (d != NULL)
 		m->d = *d;
 	m->name = xstrdup(cfg->name);

@@ -42,6 +42,14 @@ struct ml_config {
 	int		 awareness_max;
 	int		 compression;
 	size_t		 packet_budget;		/* UDPBufferSize */
+	/*
+	 * Cluster label (memberlist >= 0.3): sent before every packet and
+	 * dialled stream; what arrives must carry the same (none for "")
+	 * unless skip_label_check. Never set it with 0.2.2 peers: they drop
+	 * labelled messages.
+	 */
+	const char	*label;
+	int		 skip_label_check;
 	struct ml_bytes	 meta;
 };
 
@@ -75,6 +83,7 @@ struct ml_member {
 struct ml_stats {
 	uint64_t	 packets_received;
 	uint64_t	 packets_refused;
+	uint64_t	 label_mismatches;	/* packets and streams of another cluster */
 	uint64_t	 messages_refused;
 	uint64_t	 packets_sent;
 	uint64_t	 bytes_received;	/* of packets */

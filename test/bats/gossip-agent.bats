@@ -193,3 +193,24 @@ teardown() {
 	run curl -s "$(http 6)/metrics"
 	assert_output --regexp 'memberlist_client_received_broadcasts_total [1-9]'
 }
+
+@test "cluster labels: agents with another label are refused, the same label joins" {
+	start_agent 12 -memberlist.cluster-label=blue \
+		-memberlist.join="127.0.0.1:$(cat "$DIR/mport1")"
+	start_agent 13 -memberlist.cluster-label=blue
+	run until_ok 10 test -S "$(sock 13)"
+	assert_success
+	start_agent 14 -memberlist.cluster-label=blue \
+		-memberlist.join="127.0.0.1:$(cat "$DIR/mport13")"
+	run until_ok 20 members_alive 14 2
+	assert_success
+	run until_ok 20 members_alive 13 2
+	assert_success
+	run "$TOOLS/kv-tool" "$(sock 1)" members
+	refute_output --partial agent-12
+	refute_output --partial agent-13
+	run curl -s "$(http 1)/metrics"
+	assert_output --regexp 'ringtail_memberlist_cluster_label_mismatches_total [1-9]'
+	run members_alive 12 1
+	assert_success
+}
