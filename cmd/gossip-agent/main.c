@@ -85,6 +85,7 @@ struct agent {
 	struct metric		*kv_invalid, *kv_cas_attempt, *kv_cas_success, *kv_cas_failure;
 	struct metric		*kv_pushes, *kv_push_bytes, *kv_pulls, *kv_pull_bytes, *kv_count;
 	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
+	struct metric		*by_state[4], *tx, *kv_merges, *kv_unknown_codec;
 	struct event		*sig_term, *sig_int, *rejoin;
 	int			 joined;	/* the first join is done */
 	int			 stopping;
@@ -309,6 +310,8 @@ collect_kv(struct agent *a)
 	metric_set(a->kv_received, (double)ks.received);
 	metric_set(a->kv_received_bytes, (double)ks.received_bytes);
 	metric_set(a->kv_invalid, (double)(ks.invalid + ks.unknown_codec));
+	metric_set(a->kv_unknown_codec, (double)ks.unknown_codec);
+	metric_set(a->kv_merges, (double)ks.merges);
 	metric_set(a->kv_cas_attempt, (double)(ks.cas_attempts));
 	metric_set(a->kv_cas_success, (double)ks.cas);
 	metric_set(a->kv_cas_failure, (double)ks.cas_failed);
@@ -319,6 +322,20 @@ collect_kv(struct agent *a)
 	metric_set(a->kv_count, (double)keys);
 	metric_set(a->kv_tombstones_removed, (double)ks.tombstones_removed);
 	metric_set(a->sock_refused, (double)(us.refused_peer + us.refused_frame));
+}
+
+static void
+collect_members(struct agent *a)
+{
+	struct ml_member *v;
+	size_t n = ml_members(a->ml, &v), count[4] = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)v[i].state < 4)
+			count[v[i].state]++;
+	for (int s = 0; s < 4; s++)
+		metric_set(a->by_state[s], (double)count[s]);
+	free(v);
 }
 
 static void
@@ -337,6 +354,8 @@ collect(void *arg)
 	metric_set(a->bytes_rx, (double)st.bytes_received);
 	metric_set(a->bytes_tx, (double)st.bytes_sent);
 	metric_set(a->label_mismatch, (double)st.label_mismatches);
+	metric_set(a->tx, (double)st.packets_sent);
+	collect_members(a);
 	collect_kv(a);
 }
 
@@ -372,6 +391,10 @@ setup_kv_metrics(struct agent *a, struct metrics *m)
 	    "Total size of received broadcast user messages");
 	a->kv_invalid = gauge(m, METRIC_COUNTER, "memberlist_client_received_broadcasts_invalid_total",
 	    "Number of received broadcast user messages that were invalid. Hopefully 0.");
+	a->kv_merges = gauge(m, METRIC_COUNTER, "ringtail_kv_merges_total",
+	    "Received updates and states whose merge changed the store.");
+	a->kv_unknown_codec = gauge(m, METRIC_COUNTER, "ringtail_kv_unknown_codec_total",
+	    "Received key-value pairs dropped because of a codec other than ringDesc.");
 	a->kv_cas_attempt = gauge(m, METRIC_COUNTER, "memberlist_client_cas_attempt_total",
 	    "Attempted CAS operations");
 	a->kv_cas_success = gauge(m, METRIC_COUNTER, "memberlist_client_cas_success_total",
@@ -417,6 +440,16 @@ setup_metrics(struct agent *a)
 	    "Bytes of memberlist packets received (streams not included).");
 	a->bytes_tx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packet_bytes_sent_total",
 	    "Bytes of memberlist packets sent (streams not included).");
+	{
+		static const char *const state_label[] = { "state", NULL };
+		struct metric_family *f = metrics_family(m, METRIC_GAUGE, "ringtail_memberlist_members",
+		    "Members this node knows, by state.", state_label, NULL, 0);
+
+		for (int s = 0; s < 4; s++)
+			a->by_state[s] = metric_with(f, state_name((enum ml_state)s));
+	}
+	a->tx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packets_sent_total",
+	    "Memberlist packets sent.");
 	a->label_mismatch = gauge(m, METRIC_COUNTER, "ringtail_memberlist_cluster_label_mismatches_total",
 	    "Packets and streams refused because they carry another cluster label.");
 	setup_kv_metrics(a, m);
