@@ -14,7 +14,7 @@ PREFIX   ?= /usr/local
 SANITIZE ?=
 BUILD    ?= $(if $(SANITIZE),build-asan,build)
 
-PKGS     := libbsd-overlay libpcre2-8 jansson libevent yaml-0.1 zlib libprotobuf-c
+PKGS     := libmd libbsd-overlay libpcre2-8 jansson libevent yaml-0.1 zlib libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -28,7 +28,7 @@ LDLIBS   += $(PKG_LIBS) -lsnappy -lm
 LDFLAGS  += $(SANFLAGS)
 
 # Debian packages: build, tests, interop peers, bench.
-DEB_PKGS := build-essential clang pkg-config libbsd-dev libpcre2-dev libjansson-dev libsnappy-dev libevent-dev libyaml-dev zlib1g-dev \
+DEB_PKGS := build-essential clang pkg-config libbsd-dev libpcre2-dev libjansson-dev libsnappy-dev libmd-dev libevent-dev libyaml-dev zlib1g-dev \
             protobuf-c-compiler libprotobuf-c-dev golang-go golang-github-hashicorp-memberlist-dev \
             libclang-rt-14-dev bats bats-assert bats-support jq prometheus time \
             victoria-metrics curl prometheus-node-exporter

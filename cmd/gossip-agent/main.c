@@ -27,6 +27,7 @@
 #include "lib/base/metrics.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/memberlist.h"
+#include "lib/gossip/transport.h"
 #include "lib/kv/api.h"
 #include "lib/kv/store.h"
 
@@ -44,6 +45,11 @@ struct opts {
 	const char	*listen_addr;
 	int64_t		 listen_port;
 	const char	*transport;
+	int64_t		 packet_dial_timeout;
+	int64_t		 packet_write_timeout;
+	int64_t		 max_concurrent_writes;
+	int64_t		 acquire_writer_timeout;
+	struct transport_opts tr;
 	struct strlist	 join;
 	int		 abort_if_join_fails;
 	int64_t		 rejoin_interval;
@@ -106,11 +112,24 @@ configure(struct agent *a)
 		return EXIT_USAGE;
 	}
 	log_init("gossip-agent", lv);
-	if (strcmp(o->transport, "udp") != 0) {
-		log_error("unsupported -memberlist.transport: only udp (memberlist's own UDP+TCP) "
-		    "so far; dskit's tcp transport is to come", "value=%s", log_q(o->transport));
+	transport_opts_default(&o->tr);
+	if (transport_mode_parse(o->transport, &o->tr.mode) == -1) {
+		log_error("bad -memberlist.transport: want tcp (dskit's) or udp (memberlist's "
+		    "own UDP+TCP)", "value=%s", log_q(o->transport));
 		return EXIT_USAGE;
 	}
+	if (o->packet_dial_timeout < 0 || o->packet_write_timeout < 0 ||
+	    o->acquire_writer_timeout < 0 || o->packet_dial_timeout > INT32_MAX ||
+	    o->packet_write_timeout > INT32_MAX || o->acquire_writer_timeout > INT32_MAX ||
+	    o->max_concurrent_writes > 1000) {
+		log_error("bad tcp transport setting: timeouts must not be negative, at most "
+		    "1000 concurrent writes", "%s", "");
+		return EXIT_USAGE;
+	}
+	o->tr.packet_dial_timeout = (int)o->packet_dial_timeout;
+	o->tr.packet_write_timeout = (int)o->packet_write_timeout;
+	o->tr.max_concurrent_writes = (int)o->max_concurrent_writes;
+	o->tr.acquire_writer_timeout = (int)o->acquire_writer_timeout;
 	if (o->bind_port < 0 || o->bind_port > 65535 || o->advertise_port < 0 ||
 	    o->advertise_port > 65535 || o->listen_port < 0 || o->listen_port > 65535) {
 		log_error("bad port: want 0 to 65535", "bind_port=%lld advertise_port=%lld "
@@ -150,6 +169,10 @@ configure(struct agent *a)
 	c->stream_timeout = o->stream_timeout;
 	c->probe_interval = o->probe_interval;
 	c->probe_timeout = o->probe_timeout;
+	c->transport = &o->tr;
+	/* dskit: packets are TCP connections, so broadcasts batch freely. */
+	if (o->tr.mode == TRANSPORT_TCP)
+		c->packet_budget = 10u << 20;
 	c->label = o->cluster_label;
 	c->skip_label_check = o->label_check_disabled;
 	if (strlen(o->cluster_label) > 255) {
@@ -578,8 +601,18 @@ main(int argc, char **argv)
 		    "HTTP listen address (empty: every address)" },
 		{ "server.http-listen-port", FLAG_INT, &o->listen_port, "80",
 		    "HTTP listen port (0: any free port, logged)" },
-		{ "memberlist.transport", FLAG_STRING, &o->transport, "udp",
-		    "udp: memberlist's UDP packets and TCP streams (dskit's tcp is to come)" },
+		{ "memberlist.transport", FLAG_STRING, &o->transport, "tcp",
+		    "tcp: dskit's, every packet and stream a TCP connection, no UDP (Cortex, Mimir, "
+		    "Loki); udp: memberlist's own UDP packets and TCP streams" },
+		{ "memberlist.packet-dial-timeout", FLAG_DURATION, &o->packet_dial_timeout, "2s",
+		    "tcp transport: timeout of connecting to another node to send a packet" },
+		{ "memberlist.packet-write-timeout", FLAG_DURATION, &o->packet_write_timeout, "5s",
+		    "tcp transport: timeout of writing a packet" },
+		{ "memberlist.max-concurrent-writes", FLAG_INT, &o->max_concurrent_writes, "3",
+		    "tcp transport: packets being sent at once" },
+		{ "memberlist.acquire-writer-timeout", FLAG_DURATION, &o->acquire_writer_timeout,
+		    "250ms", "tcp transport: how long a packet waits for a free writer before it "
+		    "is dropped" },
 		{ "memberlist.join", FLAG_LIST, &o->join, NULL,
 		    "host:port of a member to join; repeatable; a name resolves to all its addresses" },
 		{ "memberlist.abort-if-join-fails", FLAG_BOOL, &o->abort_if_join_fails, "false",
@@ -651,6 +684,10 @@ main(int argc, char **argv)
 		{ "memberlist.dead-node-reclaim-time", "memberlist.dead_node_reclaim_time" },
 		{ "memberlist.compression-enabled", "memberlist.compression_enabled" },
 		{ "memberlist.stream-timeout", "memberlist.stream_timeout" },
+		{ "memberlist.packet-dial-timeout", "memberlist.packet_dial_timeout" },
+		{ "memberlist.packet-write-timeout", "memberlist.packet_write_timeout" },
+		{ "memberlist.max-concurrent-writes", "memberlist.max_concurrent_writes" },
+		{ "memberlist.acquire-writer-timeout", "memberlist.acquire_writer_timeout" },
 		{ "memberlist.leave-timeout", "memberlist.leave_timeout" },
 		{ "memberlist.left-ingesters-timeout", "memberlist.left_ingesters_timeout" },
 		{ "memberlist.cluster-label", "memberlist.cluster_label" },

@@ -1232,14 +1232,20 @@ stream_complete(const uint8_t *p, size_t n)
 	switch (p[0]) {
 	case ML_COMPRESS:
 		return ml_get_compress(&d, &u.c, &e) == 0;
-	case ML_PUSH_PULL:
+	case ML_PUSH_PULL: {
+		int64_t nodes, user_state_len;
+
+		/* the header is copied out: decoding node states reuses the union */
 		if (ml_get_push_pull_header(&d, &u.h, &e) == -1 || u.h.nodes < 0 ||
 		    u.h.user_state_len < 0)
 			return 0;
-		for (int64_t i = 0; i < u.h.nodes; i++)
+		nodes = u.h.nodes;
+		user_state_len = u.h.user_state_len;
+		for (int64_t i = 0; i < nodes; i++)
 			if (ml_get_push_node_state(&d, &u.s, &e) == -1)
 				return 0;
-		return (uint64_t)u.h.user_state_len <= d.len;
+		return (uint64_t)user_state_len <= d.len;
+	}
 	case ML_USER:
 		return ml_get_user_msg_header(&d, &u.u, &e) == 0 && u.u.user_msg_len >= 0 &&
 		    (uint64_t)u.u.user_msg_len <= d.len;
@@ -1695,7 +1701,7 @@ ml_create(struct event_base *base, const struct ml_config *cfg, const struct ml_
 		goto fail;
 	}
 	m->t = transport_create(base, cfg->bind_addr, cfg->bind_port, (int)cfg->stream_timeout,
-	    &cb, m, e);
+	    cfg->transport, adv, cfg->advertise_port, &cb, m, e);
 	if (m->t == NULL)
 		goto fail;
 	m->port = (uint16_t)(cfg->advertise_port > 0 ? cfg->advertise_port : transport_port(m->t));

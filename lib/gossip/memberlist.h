@@ -19,6 +19,7 @@
 
 struct event_base;
 struct memberlist;
+struct transport_opts;
 
 /* Durations in milliseconds; defaults are dskit's (ml_config_default). */
 struct ml_config {
@@ -42,6 +43,7 @@ struct ml_config {
 	int		 awareness_max;
 	int		 compression;
 	size_t		 packet_budget;		/* UDPBufferSize */
+	const struct transport_opts *transport;	/* NULL: stock UDP packets and TCP streams */
 	/*
 	 * Cluster label (memberlist >= 0.3): sent before every packet and
 	 * dialled stream; what arrives must carry the same (none for "")

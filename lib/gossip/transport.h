@@ -1,7 +1,17 @@
 /*
- * transport — memberlist's stock network transport: UDP packets and TCP
- * streams on one port (what memberlist 0.2.2 and the plain Go library
- * use). A stream carries one request and at most one reply; it has no
+ * transport — memberlist's network transport, in one of two modes
+ * (specs/memberlist-wire.md §2):
+ *
+ *   TRANSPORT_UDP  memberlist's stock transport: UDP packets and TCP
+ *                  streams on one port (memberlist 0.2.2, the plain Go
+ *                  library).
+ *   TRANSPORT_TCP  dskit's TCPTransport (Cortex, Mimir, Loki): no UDP at
+ *                  all; every packet and every stream is its own TCP
+ *                  connection, led by a byte: 0x01 packet (then u8 length,
+ *                  our advertise "ip:port", the packet, its MD5), 0x02
+ *                  stream (then the stream bytes).
+ *
+ * A stream carries one request and at most one reply; it has no
  * length prefix, so the caller says when the bytes read so far hold a
  * complete message.
  *
@@ -25,7 +35,10 @@ struct tstream;
 typedef int	tstream_complete_fn(const uint8_t *p, size_t n);
 
 struct transport_cb {
-	/* One datagram. */
+	/*
+	 * One packet. In tcp mode from is the address the sender advertised
+	 * (where replies go), or the connection's peer when that is unparsable.
+	 */
 	void	(*packet)(void *arg, const uint8_t *p, size_t n, const struct sockaddr *from,
 		    socklen_t fromlen);
 	/* A complete inbound stream request; answer with tstream_reply (n 0: none). */
@@ -33,18 +46,57 @@ struct transport_cb {
 	tstream_complete_fn *complete;
 };
 
-/* The largest stream accepted (memberlist's push/pull limit). */
+/* The largest stream accepted (memberlist's push/pull limit); in tcp mode also of a packet. */
 #define TRANSPORT_STREAM_MAX	(20u << 20)
 
+enum transport_mode {
+	TRANSPORT_UDP,
+	TRANSPORT_TCP,
+};
+
+/* Durations in milliseconds (0: none); the tcp fields are dskit's flags. */
+struct transport_opts {
+	enum transport_mode mode;
+	int		 packet_dial_timeout;	/* tcp: connecting to send a packet */
+	int		 packet_write_timeout;	/* tcp: writing a packet once connected */
+	int		 max_concurrent_writes;	/* tcp: packet connections in flight */
+	int		 acquire_writer_timeout; /* tcp: a packet waits this long for a writer */
+};
+
+/* dskit's defaults, mode tcp: 2s, 5s, 3 writers, 250ms. */
+void		 transport_opts_default(struct transport_opts *);
+/* "udp" or "tcp"; -1 for anything else. */
+int		 transport_mode_parse(const char *, enum transport_mode *);
+
+struct transport_stats {
+	uint64_t	 send_errors;		/* packets that could not be sent */
+	uint64_t	 packets_sent;		/* tcp: packet connections written */
+	uint64_t	 packets_received;	/* tcp: packet connections read */
+	uint64_t	 packets_dropped;	/* tcp: no writer free in time */
+	uint64_t	 packet_errors;		/* tcp: truncated or too large, dropped */
+	uint64_t	 digest_mismatches;	/* tcp: bad MD5, still delivered (as dskit) */
+	uint64_t	 unknown_connections;	/* tcp: first byte neither 0x01 nor 0x02 */
+	uint64_t	 incoming_streams, outgoing_streams;
+};
+
+/*
+ * opts NULL: udp with no tuning. advertise_ip and advertise_port (0: the
+ * bound port) make the "ip:port" a tcp packet names as its sender.
+ */
 struct transport *transport_create(struct event_base *, const char *bind_addr, int port,
-		    int stream_timeout_ms, const struct transport_cb *, void *arg, struct err *);
+		    int stream_timeout_ms, const struct transport_opts *, const char *advertise_ip,
+		    int advertise_port, const struct transport_cb *, void *arg, struct err *);
 /* The port bound (useful with port 0). */
 int		 transport_port(const struct transport *);
 void		 transport_free(struct transport *);
-/* Send one datagram; errors are counted, not returned (UDP is best effort). */
+/*
+ * Send one packet (a datagram, or in tcp mode a packet connection); errors
+ * are counted, not returned: packets are best effort.
+ */
 void		 transport_send(struct transport *, const struct sockaddr *, socklen_t,
 		    const void *, size_t);
 size_t		 transport_send_errors(const struct transport *);
+void		 transport_stats(const struct transport *, struct transport_stats *);
 
 typedef void	tstream_done_fn(void *arg, const uint8_t *reply, size_t n, const char *error);
 /*

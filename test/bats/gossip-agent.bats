@@ -27,22 +27,13 @@ start_agent() {
 		-server.http-listen-address=127.0.0.1 -server.http-listen-port="$hport" \
 		-memberlist.probe-interval=300ms -memberlist.probe-timeout=150ms \
 		-memberlist.gossip-interval=50ms -memberlist.pullpush-interval=2s "$@" \
-		>> "$DIR/agent$i.log" 2>&1 &
+		>> "$DIR/agent$i.log" 2>&1 3>&- &
 	echo $! > "$DIR/pid$i"
 }
 
 sock() { echo "$DIR/r$1/gossip-agent.sock"; }
 http() { echo "http://127.0.0.1:$(cat "$DIR/hport$1")"; }
 
-# until_ok SECONDS CMD...: run CMD every 0.1 s until it succeeds.
-until_ok() {
-	local deadline=$(($(date +%s) + $1))
-	shift
-	while ! "$@" > /dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
 
 members_alive() {	# members_alive I COUNT
 	[ "$("$TOOLS/kv-tool" "$(sock "$1")" members | grep -c ' alive$')" -eq "$2" ]

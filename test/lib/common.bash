@@ -11,3 +11,13 @@ free_port() {
 		fi
 	done
 }
+
+# until_ok SECONDS CMD...: run CMD every 0.1 s until it succeeds; 1 after SECONDS.
+until_ok() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	while ! "$@" > /dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}

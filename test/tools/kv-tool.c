@@ -9,6 +9,9 @@
  *   kv-tool SOCKET watch KEY|PREFIX* [N]    a line "key version instances ms" per event;
  *                                           exits after N events
  *   kv-tool SOCKET members                  "name addr state" lines
+ *   kv-tool - pair KEY ID [ADDR]            print the hex of a KeyValuePair holding a
+ *                                           one-instance ring, and of it as a push/pull
+ *                                           state record (u32 length first), a line each
  *   kv-tool SOCKET raw HEX                  write the bytes as they are, then print
  *                                           "closed" or the reply's status and error
  *
@@ -22,6 +25,7 @@
 
 #include "lib/base/xmalloc.h"
 #include "lib/kv/api.h"
+#include "lib/kv/store.h"
 
 static const char *const states[] = { "ACTIVE", "LEAVING", "PENDING", "JOINING", "LEFT" };
 
@@ -135,6 +139,31 @@ do_watch(struct kv_client *c, int argc, char **argv, struct err *e)
 	return 0;
 }
 
+/* What a peer gossips (for the Go peer to send), without an agent. */
+static int
+print_pair(const char *key, const char *id, const char *addr)
+{
+	struct ring_instance x = { .id = (char *)id, .addr = (char *)addr, .zone = (char *)"" };
+	struct ring_desc d;
+	struct buf b = { 0 };
+
+	x.timestamp = time(NULL);
+	make_tokens(&x, 16);
+	ring_desc_init(&d);
+	ring_desc_set(&d, &x);
+	kv_pair_marshal(key, &d, 0, 0, &b);
+	for (size_t i = 0; i < b.len; i++)
+		printf("%02x", b.p[i]);
+	printf("\n%08zx", b.len);
+	for (size_t i = 0; i < b.len; i++)
+		printf("%02x", b.p[i]);
+	printf("\n");
+	ring_desc_free(&d);
+	free(x.tokens);
+	buf_free(&b);
+	return 0;
+}
+
 /* For the bad-input tests: bytes the client library would never send. */
 static int
 do_raw(const char *path, const char *hex, struct err *e)
@@ -185,6 +214,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: kv-tool SOCKET get|register|forget|watch|members ARGS\n");
 		return 2;
 	}
+	if (strcmp(argv[2], "pair") == 0 && argc >= 5)
+		return print_pair(argv[3], argv[4], argc > 5 ? argv[5] : "127.0.0.1:9095");
 	if (strcmp(argv[2], "raw") == 0 && argc == 4) {
 		if (do_raw(argv[1], argv[3], &e) == -1) {
 			fprintf(stderr, "kv-tool: %s\n", e.msg);

@@ -1,0 +1,208 @@
+// mlpeer — a member of a memberlist cluster built on the real Go library
+// (Debian's hashicorp/memberlist 0.2.2), for ringtail's interop tests and
+// benchmark. Its delegate gossips what the control API gives it and keeps
+// what it receives:
+//
+//	GET  /members       JSON: every node it knows, with its state
+//	POST /broadcast     the body is queued as a user broadcast
+//	GET  /received      one hex line per user message received
+//	PUT  /state         the body becomes the push/pull user state
+//	GET  /remote-state  hex of the last push/pull user state received
+//	POST /leave         leave gracefully, then exit
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/hashicorp/memberlist"
+)
+
+type broadcast []byte
+
+func (b broadcast) Invalidates(memberlist.Broadcast) bool { return false }
+func (b broadcast) Message() []byte                       { return b }
+func (b broadcast) Finished()                             {}
+
+type peer struct {
+	mu          sync.Mutex
+	queue       *memberlist.TransmitLimitedQueue
+	received    [][]byte
+	state       []byte
+	remoteState []byte
+	states      map[string]string
+	list        *memberlist.Memberlist
+}
+
+func (p *peer) NodeMeta(limit int) []byte { return nil }
+
+func (p *peer) NotifyMsg(b []byte) {
+	p.mu.Lock()
+	p.received = append(p.received, append([]byte(nil), b...))
+	p.mu.Unlock()
+}
+
+func (p *peer) GetBroadcasts(overhead, limit int) [][]byte {
+	return p.queue.GetBroadcasts(overhead, limit)
+}
+
+func (p *peer) LocalState(join bool) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state
+}
+
+func (p *peer) MergeRemoteState(buf []byte, join bool) {
+	p.mu.Lock()
+	p.remoteState = append([]byte(nil), buf...)
+	p.mu.Unlock()
+}
+
+// nodeState mirrors memberlist 0.2.2's private nodeState, whose first
+// field is the Node NotifyLeave is given: 0.2.2 sets the state on
+// nodeState, not on Node.State, so left and dead look alike from Node.
+type nodeState struct {
+	memberlist.Node
+	Incarnation uint32
+	State       memberlist.NodeStateType
+	StateChange time.Time
+}
+
+// The event delegate tells left from dead: both end in NotifyLeave.
+func (p *peer) NotifyJoin(n *memberlist.Node)   { p.setState(n.Name, "alive") }
+func (p *peer) NotifyUpdate(n *memberlist.Node) { p.setState(n.Name, "alive") }
+func (p *peer) NotifyLeave(n *memberlist.Node) {
+	if (*nodeState)(unsafe.Pointer(n)).State == memberlist.StateLeft {
+		p.setState(n.Name, "left")
+	} else {
+		p.setState(n.Name, "dead")
+	}
+}
+
+func (p *peer) setState(name, state string) {
+	p.mu.Lock()
+	p.states[name] = state
+	p.mu.Unlock()
+}
+
+type member struct {
+	Name  string `json:"name"`
+	Addr  string `json:"addr"`
+	State string `json:"state"`
+}
+
+func (p *peer) members(w http.ResponseWriter, r *http.Request) {
+	alive := map[string]string{}
+	for _, n := range p.list.Members() {
+		alive[n.Name] = n.Address()
+	}
+	p.mu.Lock()
+	out := []member{}
+	for name, state := range p.states {
+		if addr, ok := alive[name]; ok && state == "alive" {
+			out = append(out, member{name, addr, "alive"})
+		} else if state == "alive" {
+			out = append(out, member{name, "", "suspect"})
+		} else {
+			out = append(out, member{name, "", state})
+		}
+	}
+	p.mu.Unlock()
+	json.NewEncoder(w).Encode(out)
+}
+
+func main() {
+	name := flag.String("name", "", "node name")
+	bind := flag.String("bind", "127.0.0.1", "bind address")
+	port := flag.Int("port", 7946, "memberlist port")
+	join := flag.String("join", "", "comma-separated host:port to join")
+	httpAddr := flag.String("http", "127.0.0.1:0", "control API address")
+	probeInterval := flag.Duration("probe-interval", time.Second, "")
+	probeTimeout := flag.Duration("probe-timeout", 500*time.Millisecond, "")
+	gossipInterval := flag.Duration("gossip-interval", 200*time.Millisecond, "")
+	pushPull := flag.Duration("pushpull-interval", 30*time.Second, "")
+	suspicionMult := flag.Int("suspicion-mult", 4, "")
+	retransmitMult := flag.Int("retransmit-mult", 4, "")
+	compression := flag.Bool("compression", true, "")
+	flag.Parse()
+
+	p := &peer{states: map[string]string{}}
+	c := memberlist.DefaultLANConfig()
+	c.Name = *name
+	c.BindAddr = *bind
+	c.BindPort = *port
+	c.AdvertisePort = *port
+	c.ProbeInterval = *probeInterval
+	c.ProbeTimeout = *probeTimeout
+	c.GossipInterval = *gossipInterval
+	c.PushPullInterval = *pushPull
+	c.SuspicionMult = *suspicionMult
+	c.RetransmitMult = *retransmitMult
+	c.EnableCompression = *compression
+	c.Delegate = p
+	c.Events = p
+	c.LogOutput = os.Stderr
+	list, err := memberlist.Create(c)
+	if err != nil {
+		log.Fatalf("mlpeer: %v", err)
+	}
+	p.list = list
+	p.queue = &memberlist.TransmitLimitedQueue{NumNodes: list.NumMembers, RetransmitMult: *retransmitMult}
+	if *join != "" {
+		if _, err := list.Join(strings.Split(*join, ",")); err != nil {
+			log.Printf("mlpeer: join: %v", err)
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/members", p.members)
+	mux.HandleFunc("/broadcast", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		p.queue.QueueBroadcast(broadcast(b))
+	})
+	mux.HandleFunc("/received", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, m := range p.received {
+			io.WriteString(w, hex.EncodeToString(m)+"\n")
+		}
+	})
+	mux.HandleFunc("/state", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.state = b
+		p.mu.Unlock()
+	})
+	mux.HandleFunc("/remote-state", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		io.WriteString(w, hex.EncodeToString(p.remoteState)+"\n")
+	})
+	leave := func() {
+		list.Leave(5 * time.Second)
+		list.Shutdown()
+		os.Exit(0)
+	}
+	mux.HandleFunc("/leave", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		go leave()
+	})
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		<-sig
+		leave()
+	}()
+	log.Fatal(http.ListenAndServe(*httpAddr, mux))
+}
