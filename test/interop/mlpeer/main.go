@@ -8,7 +8,7 @@
 //	GET  /received      one hex line per user message received
 //	PUT  /state         the body becomes the push/pull user state
 //	GET  /remote-state  hex of the last push/pull user state received
-//	POST /leave         leave gracefully, then exit
+//	POST /leave         leave gracefully, then exit (SIGTERM: exit without leaving)
 package main
 
 import (
@@ -41,7 +41,7 @@ type peer struct {
 	received    [][]byte
 	state       []byte
 	remoteState []byte
-	states      map[string]string
+	gone        map[string]string // name -> "dead" or "left"
 	list        *memberlist.Memberlist
 }
 
@@ -70,8 +70,10 @@ func (p *peer) MergeRemoteState(buf []byte, join bool) {
 }
 
 // nodeState mirrors memberlist 0.2.2's private nodeState, whose first
-// field is the Node NotifyLeave is given: 0.2.2 sets the state on
-// nodeState, not on Node.State, so left and dead look alike from Node.
+// field is the Node that Members() and the event delegate point into.
+// 0.2.2 keeps a node's state in nodeState.State and leaves Node.State
+// zero (alive) always, so this is the only way to tell suspect from alive
+// and left from dead.
 type nodeState struct {
 	memberlist.Node
 	Incarnation uint32
@@ -79,21 +81,34 @@ type nodeState struct {
 	StateChange time.Time
 }
 
-// The event delegate tells left from dead: both end in NotifyLeave.
-func (p *peer) NotifyJoin(n *memberlist.Node)   { p.setState(n.Name, "alive") }
-func (p *peer) NotifyUpdate(n *memberlist.Node) { p.setState(n.Name, "alive") }
-func (p *peer) NotifyLeave(n *memberlist.Node) {
-	if (*nodeState)(unsafe.Pointer(n)).State == memberlist.StateLeft {
-		p.setState(n.Name, "left")
-	} else {
-		p.setState(n.Name, "dead")
+func stateOf(n *memberlist.Node) string {
+	switch (*nodeState)(unsafe.Pointer(n)).State {
+	case memberlist.StateAlive:
+		return "alive"
+	case memberlist.StateSuspect:
+		return "suspect"
+	case memberlist.StateDead:
+		return "dead"
+	case memberlist.StateLeft:
+		return "left"
 	}
+	return "unknown"
 }
 
-func (p *peer) setState(name, state string) {
+// The event delegate remembers the nodes that are gone (dead or left, both
+// end in NotifyLeave), which Members() no longer lists.
+func (p *peer) NotifyJoin(n *memberlist.Node)   { p.setGone(n.Name, "") }
+func (p *peer) NotifyUpdate(n *memberlist.Node) {}
+func (p *peer) NotifyLeave(n *memberlist.Node)  { p.setGone(n.Name, stateOf(n)) }
+
+func (p *peer) setGone(name, state string) {
 	p.mu.Lock()
-	p.states[name] = state
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if state == "" {
+		delete(p.gone, name)
+	} else {
+		p.gone[name] = state
+	}
 }
 
 type member struct {
@@ -102,19 +117,18 @@ type member struct {
 	State string `json:"state"`
 }
 
+// GET /members: Members() (alive and suspect nodes, this one included),
+// then the dead and left ones.
 func (p *peer) members(w http.ResponseWriter, r *http.Request) {
-	alive := map[string]string{}
+	out := []member{}
+	listed := map[string]bool{}
 	for _, n := range p.list.Members() {
-		alive[n.Name] = n.Address()
+		out = append(out, member{n.Name, n.Address(), stateOf(n)})
+		listed[n.Name] = true
 	}
 	p.mu.Lock()
-	out := []member{}
-	for name, state := range p.states {
-		if addr, ok := alive[name]; ok && state == "alive" {
-			out = append(out, member{name, addr, "alive"})
-		} else if state == "alive" {
-			out = append(out, member{name, "", "suspect"})
-		} else {
+	for name, state := range p.gone {
+		if !listed[name] {
 			out = append(out, member{name, "", state})
 		}
 	}
@@ -137,7 +151,7 @@ func main() {
 	compression := flag.Bool("compression", true, "")
 	flag.Parse()
 
-	p := &peer{states: map[string]string{}}
+	p := &peer{gone: map[string]string{}}
 	c := memberlist.DefaultLANConfig()
 	c.Name = *name
 	c.BindAddr = *bind
@@ -198,11 +212,12 @@ func main() {
 		w.WriteHeader(200)
 		go leave()
 	})
-	go func() {
+	go func() { // SIGTERM: exit without leaving (others will find it dead)
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 		<-sig
-		leave()
+		list.Shutdown()
+		os.Exit(0)
 	}()
 	log.Fatal(http.ListenAndServe(*httpAddr, mux))
 }
