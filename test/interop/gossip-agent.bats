@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
 # gossip-agent with the real Go memberlist library (Debian's 0.2.2, through
-# the small peer in test/interop/mlpeer), membership only, over
-# memberlist's own UDP+TCP transport: Go nodes and agents in one cluster,
-# joined both ways, every node seeing every other; kill -9 seen as dead and
-# a graceful leave seen as left, both ways; a killed node restarted under
-# its name seen alive again, both ways; with compression on, off and mixed.
+# the small peer in test/interop/mlpeer), over memberlist's own UDP+TCP
+# transport: Go nodes and agents in one cluster, joined both ways, every
+# node seeing every other; kill -9 seen as dead and a graceful leave seen
+# as left, both ways; a killed node restarted under its name seen alive
+# again, both ways; with compression on, off and mixed; KV updates as user
+# broadcasts and the KV store as push/pull state, both ways.
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
@@ -48,13 +49,24 @@ spawn() {
 	PIDS+=("$(cat "$D/$n.pid")")
 }
 
-# ports NAME: sets PORT_NAME and HTTP_NAME to free ports, unless set already
-# (a restarted node keeps its ports).
+# low_port: free_port below the ephemeral range (32768-60999): a port there
+# may be held by a TIME_WAIT of one of curl's connections (no SO_REUSEADDR),
+# and then listening on it fails.
+low_port() {
+	local p
+	while p=$(free_port) && [ "$p" -ge 32768 ]; do :; done
+	echo "$p"
+}
+
+# ports NAME: sets PORT_NAME and HTTP_NAME to two free ports, unless set
+# already (a restarted node keeps its ports).
 ports() {
-	local p=PORT_$1
+	local p=PORT_$1 port http
 	[ -n "${!p:-}" ] && return
-	printf -v "PORT_$1" %s "$(free_port)"
-	printf -v "HTTP_$1" %s "$(free_port)"
+	port=$(low_port)
+	while http=$(low_port) && [ "$http" = "$port" ]; do :; done
+	printf -v "PORT_$1" %s "$port"
+	printf -v "HTTP_$1" %s "$http"
 }
 
 # agent NAME [flags...]: a gossip-agent (UDP+TCP transport).
@@ -241,4 +253,53 @@ cluster_of_four() {
 	kill -CONT "$PID_go2"
 	run until_ok 20 all_see_alive a1 a2 go1 go2
 	assert_success
+}
+
+# The KV store across the Go library: the Go peer relays raw user messages
+# and push/pull state, the agents speak dskit's KeyValuePair in them.
+hex_of() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
+sock() { echo "$D/$1/gossip-agent.sock"; }
+has_instance() {	# has_instance AGENT ID
+	"$TOOLS/kv-tool" "$(sock "$1")" get collectors/ring | grep -q "\"id\":\"$2\""
+}
+received() {	# received GONODE HEX: the Go node got a user message containing HEX
+	local http=HTTP_$1
+	curl -s "http://127.0.0.1:${!http}/received" | grep -q "$2"
+}
+remote_state_has() {	# remote_state_has GONODE HEX
+	local http=HTTP_$1
+	curl -s "http://127.0.0.1:${!http}/remote-state" | grep -q "$2"
+}
+
+@test "user broadcasts cross both ways: a CAS reaches the Go nodes, a Go broadcast the agents" {
+	cluster_of_four
+	"$TOOLS/kv-tool" "$(sock a1)" register collectors/ring ing-a1 10.0.0.1:9095 16
+	run until_ok 20 received go2 "$(hex_of ing-a1)"
+	assert_success
+	"$TOOLS/kv-tool" - pair collectors/ring ing-go 10.0.0.9:9095 | head -1 | xxd -r -p > "$D/pair"
+	curl -s --data-binary @"$D/pair" "http://127.0.0.1:$HTTP_go1/broadcast"
+	run until_ok 20 has_instance a2 ing-go
+	assert_success
+	run until_ok 20 has_instance a1 ing-go
+	assert_success
+}
+
+@test "push/pull user state crosses both ways, compression on and off" {
+	local c
+	for c in true false; do
+		agent "s$c" -memberlist.compression-enabled=$c
+		"$TOOLS/kv-tool" "$(sock "s$c")" register collectors/ring "ing-s$c" 10.0.0.2:9095 8
+		# a Go node joining an agent takes the agent's state
+		local port=PORT_s$c
+		gonode "g$c" -compression=$c -join "127.0.0.1:${!port}"
+		run until_ok 20 remote_state_has "g$c" "$(hex_of "ing-s$c")"
+		assert_success
+		# an agent joining a Go node takes the Go node's state
+		"$TOOLS/kv-tool" - pair collectors/ring "ing-g$c" | tail -1 | xxd -r -p > "$D/state"
+		local http=HTTP_g$c gport=PORT_g$c
+		curl -s -XPUT --data-binary @"$D/state" "http://127.0.0.1:${!http}/state"
+		agent "k$c" -memberlist.compression-enabled=$c -memberlist.join="127.0.0.1:${!gport}"
+		run until_ok 20 has_instance "k$c" "ing-g$c"
+		assert_success
+	done
 }

@@ -111,6 +111,11 @@ func (p *peer) setGone(name, state string) {
 	}
 }
 
+type joins []string
+
+func (j *joins) String() string     { return strings.Join(*j, ",") }
+func (j *joins) Set(v string) error { *j = append(*j, strings.Split(v, ",")...); return nil }
+
 type member struct {
 	Name  string `json:"name"`
 	Addr  string `json:"addr"`
@@ -140,7 +145,8 @@ func main() {
 	name := flag.String("name", "", "node name")
 	bind := flag.String("bind", "127.0.0.1", "bind address")
 	port := flag.Int("port", 7946, "memberlist port")
-	join := flag.String("join", "", "comma-separated host:port to join")
+	var join joins
+	flag.Var(&join, "join", "host:port to join (repeatable, or comma-separated)")
 	httpAddr := flag.String("http", "127.0.0.1:0", "control API address")
 	probeInterval := flag.Duration("probe-interval", time.Second, "")
 	probeTimeout := flag.Duration("probe-timeout", 500*time.Millisecond, "")
@@ -173,8 +179,8 @@ func main() {
 	}
 	p.list = list
 	p.queue = &memberlist.TransmitLimitedQueue{NumNodes: list.NumMembers, RetransmitMult: *retransmitMult}
-	if *join != "" {
-		if _, err := list.Join(strings.Split(*join, ",")); err != nil {
+	if len(join) > 0 {
+		if _, err := list.Join(join); err != nil {
 			log.Printf("mlpeer: join: %v", err)
 		}
 	}
