@@ -17,7 +17,7 @@ start_agent() {
 	local i=$1 mport hport
 	shift
 	mport=$(free_port)
-	hport=$(free_port)
+	while hport=$(free_port) && [ "$hport" = "$mport" ]; do :; done
 	mkdir -p "$DIR/r$i"
 	echo "$mport" > "$DIR/mport$i"
 	echo "$hport" > "$DIR/hport$i"
