@@ -174,7 +174,7 @@ marshal_instance(const struct ring_instance *x, struct buf *b)
 	put_int(b, 8, x->registered_timestamp);
 	put_string(b, 9, x->id);
 	put_int(b, 10, x->read_only_updated_timestamp);
-	put_int(b, 11, x->read_only);
+	put_int(b, 11, x->read_only != 0);
 	for (size_t i = 0; i < x->nversions; i++) {
 		size_t mark = pb_open(b, 12);
 
@@ -508,35 +508,64 @@ cmp_claim(const void *a, const void *b)
 }
 
 /*
- * Every token owned twice goes to one owner: a non-LEAVING instance beats a
- * LEAVING one, else the smaller ID (dskit's resolveConflicts; its pairwise
- * rule is this total order). Returns 1 when a token was owned twice.
+ * The claims of every instance (all of them, or only the non-LEFT ones),
+ * sorted by token then by instance index, which is ID order.
  */
-static int
-resolve_conflicts(struct ring_desc *d)
+static struct claim *
+claims(const struct ring_desc *d, int skip_left, size_t *np)
 {
 	struct claim *c;
-	size_t n = 0, k;
-	int conflict = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < d->n; i++)
-		if (d->inst[i].state != RING_LEFT)
+		if (!skip_left || d->inst[i].state != RING_LEFT)
 			n += d->inst[i].ntokens;
+	*np = n;
 	if (n == 0)
-		return 0;
+		return NULL;
 	c = xcalloc(n, sizeof(*c));
 	n = 0;
-	for (size_t i = 0; i < d->n; i++)
-		for (size_t t = 0; d->inst[i].state != RING_LEFT && t < d->inst[i].ntokens; t++)
+	for (size_t i = 0; i < d->n; i++) {
+		if (skip_left && d->inst[i].state == RING_LEFT)
+			continue;
+		for (size_t t = 0; t < d->inst[i].ntokens; t++)
 			c[n++] = (struct claim){ d->inst[i].tokens[t], i };
-	qsort(c, n, sizeof(*c), cmp_claim);	/* instances are in ID order */
-	for (size_t i = 0; i + 1 < n; i++)
-		if (c[i].token == c[i + 1].token)
-			conflict = 1;
-	if (!conflict) {
-		free(c);
-		return 0;
 	}
+	qsort(c, n, sizeof(*c), cmp_claim);
+	return c;
+}
+
+/*
+ * dskit's conflictingTokensExist: a token listed twice anywhere, LEFT
+ * instances and duplicates within one list included.
+ */
+static int
+conflicts_exist(const struct ring_desc *d)
+{
+	size_t n;
+	struct claim *c = claims(d, 0, &n);
+	int found = 0;
+
+	for (size_t i = 0; i + 1 < n && !found; i++)
+		found = c[i].token == c[i + 1].token;
+	free(c);
+	return found;
+}
+
+/*
+ * dskit's resolveConflicts: every token of a non-LEFT instance goes to one
+ * owner, a non-LEAVING instance before a LEAVING one, else the smaller ID.
+ * dskit applies that rule pairwise in map order; it is the total order
+ * (LEAVING, ID), so the winner is its minimum whatever the order. Every
+ * token list is rebuilt sorted; LEFT instances end with none. Timestamps
+ * are left alone.
+ */
+static void
+resolve_conflicts(struct ring_desc *d)
+{
+	size_t n, k;
+	struct claim *c = claims(d, 1, &n);
+
 	for (size_t i = 0; i < d->n; i++)
 		d->inst[i].ntokens = 0;
 	for (size_t i = 0; i < n; i = k) {
@@ -545,16 +574,17 @@ resolve_conflicts(struct ring_desc *d)
 		for (k = i + 1; k < n && c[k].token == c[i].token; k++)
 			if (d->inst[win].state == RING_LEAVING && d->inst[c[k].inst].state != RING_LEAVING)
 				win = c[k].inst;
+		/* a list never grows: the winner's own claim is among these */
 		d->inst[win].tokens[d->inst[win].ntokens++] = c[i].token;
 	}
 	free(c);
-	return 1;
 }
 
 int
 ring_desc_merge(struct ring_desc *d, const struct ring_desc *other, int local_cas, int64_t now,
     struct ring_desc *change)
 {
+	static const struct ring_instance absent = { .state = RING_ACTIVE };
 	char **updated = xcalloc(other->n + d->n + 1, sizeof(*updated));
 	size_t nupdated = 0;
 	int tokens_changed = 0;
@@ -562,22 +592,24 @@ ring_desc_merge(struct ring_desc *d, const struct ring_desc *other, int local_ca
 	ring_desc_init(change);
 	for (size_t i = 0; i < other->n; i++) {
 		struct ring_instance o, *t = ring_desc_find(d, other->inst[i].id);
-		int64_t ts = t != NULL ? t->timestamp : 0;
+		const struct ring_instance *local = t != NULL ? t : &absent;
 
-		if (other->inst[i].timestamp > ts) {
+		/* dskit reads a missing instance as the zero InstanceDesc: ACTIVE at 0, no tokens */
+		if (other->inst[i].timestamp > local->timestamp) {
 			instance_copy(&o, &other->inst[i]);
 			normalize(&o);
-			if (t == NULL || !tokens_equal(t, &o))
+			if (!tokens_equal(local, &o))
 				tokens_changed = 1;
-		} else if (t != NULL && other->inst[i].timestamp == ts && t->state != RING_LEFT &&
-		    other->inst[i].state == RING_LEFT) {
+		} else if (other->inst[i].timestamp == local->timestamp &&
+		    local->state != RING_LEFT && other->inst[i].state == RING_LEFT) {
+			/* LEFT wins a tie; dropping tokens is not a change that resolves conflicts */
 			instance_copy(&o, &other->inst[i]);
 			normalize(&o);
 		} else {
 			continue;
 		}
-		updated[nupdated++] = o.id;
 		put_instance(d, &o);
+		updated[nupdated++] = ring_desc_find(d, other->inst[i].id)->id;
 	}
 	if (local_cas) {
 		for (size_t i = 0; i < d->n; i++) {
@@ -596,7 +628,7 @@ ring_desc_merge(struct ring_desc *d, const struct ring_desc *other, int local_ca
 		free(updated);
 		return 0;
 	}
-	if (tokens_changed)
+	if (tokens_changed && conflicts_exist(d))
 		resolve_conflicts(d);
 	/* ids in updated point into d; copy the final instances */
 	for (size_t i = 0; i < nupdated; i++)
