@@ -7,8 +7,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/duration.h"
 #include "lib/base/log.h"
 #include "cmd/block-import/import.h"
@@ -21,20 +21,11 @@ static const char *const header[NCOLS] = {
 	"NUM CHUNKS", "NUM SERIES", "SIZE",
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 report_init(struct report *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->start_ms = r->last_ms = now_ms();
+	r->start_ms = r->last_ms = clock_mono_ms();
 }
 
 /* Print lines of cells with every column but the last padded to max(13, widest + 2). */
@@ -89,7 +80,7 @@ void
 report_progress(const struct importer_stats *s, void *arg)
 {
 	struct report *r = arg;
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 
 	if (now - r->last_ms < PROGRESS_MS)
 		return;
@@ -103,7 +94,7 @@ report_progress(const struct importer_stats *s, void *arg)
 void
 report_done(const struct report *r, const struct importer_stats *s)
 {
-	int64_t ms = now_ms() - r->start_ms;
+	int64_t ms = clock_mono_ms() - r->start_ms;
 
 	if (s->duplicates > 0)
 		log_warn("dropped samples with a timestamp already seen for their series "

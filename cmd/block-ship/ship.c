@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/fileutil.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
@@ -44,7 +44,6 @@ static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_unlock(&log_mtx);				\
 } while (0)
 
-static int64_t	now_ms(void);
 static int	cmp_blocks(const void *, const void *);
 static int	cmp_strs(const void *, const void *);
 static void	list_blocks(const char *, const char *, struct local_blocks *,
@@ -58,15 +57,6 @@ static void	sync_tenant(const struct ship_config *, const char *,
 		    struct ship_result *);
 static void	list_tenants(struct pass *);
 static void	*worker(void *);
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Thanos ships in min-time order; the ULID breaks ties. */
 static int
@@ -174,7 +164,7 @@ ship_block(const struct ship_config *cfg, const char *tenant, const char *ldir,
 {
 	const char *names[] = { THANOS_LABEL_INGESTER, THANOS_LABEL_TENANT };
 	const char *values[] = { cfg->ingester_id, tenant };
-	int64_t t0 = now_ms();
+	int64_t t0 = clock_mono_ms();
 	uint64_t bytes;
 	char *src;
 	struct err e;
@@ -223,7 +213,7 @@ ship_block(const struct ship_config *cfg, const char *tenant, const char *ldir,
 	    "max_time=%lld samples=%llu bytes=%llu duration_ms=%lld",
 	    log_q(tenant), m->ulid, (long long)m->min_time, (long long)m->max_time,
 	    (unsigned long long)m->num_samples, (unsigned long long)bytes,
-	    (long long)(now_ms() - t0));
+	    (long long)(clock_mono_ms() - t0));
 	res->shipped++;
 	res->bytes += bytes;
 	return 0;

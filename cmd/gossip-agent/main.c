@@ -271,13 +271,18 @@ on_memberlist(struct httpd_req *r, void *arg)
 	free(v);
 }
 
+struct key_page {
+	FILE		*fp;
+	size_t		 n;
+};
+
 static int
 print_key(void *arg, const struct kv_key_info *ki)
 {
-	FILE *fp = arg;
+	struct key_page *kp = arg;
 
-	fprintf(fp, "%s\n{\"key\":\"%s\",\"version\":%llu,\"instances\":%zu,\"bytes\":%zu,"
-	    "\"deleted\":%s}", ftell(fp) > 1 ? "," : "", ki->key, (unsigned long long)ki->version,
+	fprintf(kp->fp, "%s\n{\"key\":\"%s\",\"version\":%llu,\"instances\":%zu,\"bytes\":%zu,"
+	    "\"deleted\":%s}", kp->n++ ? "," : "", ki->key, (unsigned long long)ki->version,
 	    ki->instances, ki->encoded_size, ki->deleted ? "true" : "false");
 	return 0;
 }
@@ -290,9 +295,10 @@ on_memberlist_kv(struct httpd_req *r, void *arg)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&text, &len);
+	struct key_page kp = { fp, 0 };
 
 	fputs("[", fp);
-	kv_store_foreach(a->kv, print_key, fp);
+	kv_store_foreach(a->kv, print_key, &kp);
 	fputs("\n]\n", fp);
 	fclose(fp);
 	httpd_reply(r, 200, "application/json", text, len);
@@ -310,23 +316,14 @@ on_ready(struct httpd_req *r, void *arg)
 		httpd_reply_text(r, 200, "ready");
 }
 
-static int
-count_key(void *arg, const struct kv_key_info *ki)
-{
-	(*(size_t *)arg)++;
-	return 0;
-}
-
 static void
 collect_kv(struct agent *a)
 {
 	struct kv_stats ks;
 	struct usock_stats us;
 	uint64_t events;
-	size_t keys = 0;
 
 	kv_store_stats(a->kv, &ks);
-	kv_store_foreach(a->kv, count_key, &keys);
 	kv_api_stats(a->api, &us, &events);
 	metric_set(a->kv_queue_local, (double)ks.queued_local);
 	metric_set(a->kv_queue_gossip, (double)ks.queued_gossip);
@@ -342,7 +339,7 @@ collect_kv(struct agent *a)
 	metric_set(a->kv_push_bytes, (double)ks.push_bytes);
 	metric_set(a->kv_pulls, (double)ks.pulls);
 	metric_set(a->kv_pull_bytes, (double)ks.pull_bytes);
-	metric_set(a->kv_count, (double)keys);
+	metric_set(a->kv_count, (double)ks.keys);
 	metric_set(a->kv_tombstones_removed, (double)ks.tombstones_removed);
 	metric_set(a->sock_refused, (double)(us.refused_peer + us.refused_frame));
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/duration.h"
 #include "lib/base/flags.h"
 #include "lib/base/log.h"
@@ -102,15 +103,6 @@ mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 sleep_ns(int64_t ns)
 {
@@ -188,7 +180,7 @@ pace(struct worker *w)
 static void
 next_round(struct worker *w)
 {
-	int64_t now = wall_ms(), ts = now;
+	int64_t now = clock_wall_ms(), ts = now;
 
 	if (w->round_ts != 0 && ts <= w->round_ts)
 		ts = w->round_ts + 1;

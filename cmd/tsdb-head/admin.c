@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "cmd/tsdb-head/tsdb-head.h"
@@ -24,15 +24,6 @@ static void	 on_ready(struct httpd_req *, void *);
 static void	 on_metrics(struct httpd_req *, void *);
 static void	 on_flush(struct httpd_req *, void *);
 static int	 flush_tenants(struct daemon *, const char **, size_t, struct err *);
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Replay.
@@ -101,7 +92,7 @@ admin_start_replay(struct daemon *d)
 int
 admin_compact_all(struct daemon *d, int force)
 {
-	int64_t now = wall_ms();
+	int64_t now = clock_wall_ms();
 	struct err e;
 	int rc = 0;
 

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <snappy-c.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/rw/validate.h"
@@ -25,15 +25,6 @@ static int	check_encoding(struct httpd_req *);
 static void	defer(struct daemon *, struct httpd_req *, struct tenant *, int, const struct buf *);
 static void	commit_cb(evutil_socket_t, short, void *);
 static void	on_push(struct httpd_req *, void *);
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *
 push_tenant_id(struct daemon *d, struct httpd_req *r, size_t *n)
@@ -149,7 +140,7 @@ on_push(struct httpd_req *r, void *arg)
 		}
 		return;
 	}
-	tenant_push(t, &d->rq, now_ms(), &d->res);
+	tenant_push(t, &d->rq, clock_wall_ms(), &d->res);
 	if (d->res.status == 500) {
 		httpd_reply_text(r, 500, "%.*s", (int)d->res.msg.len, (const char *)d->res.msg.p);
 		return;

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/bqueue.h"
@@ -113,24 +113,6 @@ struct memberlist {
 	int64_t			 leave_deadline;
 	struct ml_stats		 st;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timeval
 tv_ms(int64_t ms)
@@ -268,8 +250,8 @@ node_add(struct memberlist *m, struct ml_bytes name)
 	memcpy(n->name, name.p, name.n);
 	n->name[name.n] = '\0';
 	n->state = ML_STATE_DEAD;
-	n->state_change = now_ms();
-	n->state_change_wall = wall_ms();
+	n->state_change = clock_mono_ms();
+	n->state_change_wall = clock_wall_ms();
 	RB_INSERT(node_tree, &m->tree, n);
 	if (m->nnodes == m->capnodes) {
 		m->capnodes = m->capnodes ? 2 * m->capnodes : 16;
@@ -301,8 +283,8 @@ set_state(struct memberlist *m, struct node *n, enum ml_state st)
 	else if (n->state != ML_STATE_ALIVE && st == ML_STATE_ALIVE)
 		m->nalive++;
 	n->state = st;
-	n->state_change = now_ms();
-	n->state_change_wall = wall_ms();
+	n->state_change = clock_mono_ms();
+	n->state_change_wall = clock_wall_ms();
 }
 
 /* ---- sending ---- */
@@ -557,7 +539,7 @@ suspicion_start(struct memberlist *m, struct node *n, struct ml_bytes from)
 	s->min = (int64_t)m->cfg.suspicion_mult * (int64_t)floor(scale * 1000) *
 	    m->cfg.probe_interval / 1000;
 	s->max = (int64_t)m->cfg.suspicion_max_timeout_mult * s->min;
-	s->start = now_ms();
+	s->start = clock_mono_ms();
 	s->from = xcalloc(1, sizeof(*s->from));
 	s->from[0] = xmalloc(from.n + 1);
 	memcpy(s->from[0], from.p, from.n);
@@ -582,7 +564,7 @@ suspicion_confirm(struct suspicion *s, struct ml_bytes from)
 	memcpy(s->from[s->nfrom], from.p, from.n);
 	s->from[s->nfrom++][from.n] = '\0';
 	s->n++;
-	timer_add(s->timer, suspicion_timeout(s) - (now_ms() - s->start));
+	timer_add(s->timer, suspicion_timeout(s) - (clock_mono_ms() - s->start));
 	return 1;
 }
 
@@ -598,6 +580,18 @@ encode_accuse(struct buf *b, enum ml_type t, const struct ml_accuse *a)
 {
 	buf_put_u8(b, t);
 	ml_put_accuse(b, a);
+}
+
+/* Gossip a suspect or dead message about n (replacing what is queued about it). */
+static void
+broadcast_accuse(struct memberlist *m, const struct node *n, enum ml_type t,
+    const struct ml_accuse *a)
+{
+	struct buf b = { 0 };
+
+	encode_accuse(&b, t, a);
+	broadcast(m, n->name, &b);
+	buf_free(&b);
 }
 
 static int
@@ -625,7 +619,7 @@ alive_node(struct memberlist *m, const struct ml_alive *a, int bootstrap)
 		n->port = a->port;
 	} else if (!bytes_eq(a->addr, n->addr, n->addrlen) || a->port != n->port) {
 		int reclaim = m->cfg.dead_node_reclaim_time > 0 &&
-		    now_ms() - n->state_change > m->cfg.dead_node_reclaim_time;
+		    clock_mono_ms() - n->state_change > m->cfg.dead_node_reclaim_time;
 
 		if (!(n->state == ML_STATE_LEFT || (n->state == ML_STATE_DEAD && reclaim))) {
 			char have[64], got[64];
@@ -677,16 +671,12 @@ static void
 suspect_node(struct memberlist *m, const struct ml_accuse *s)
 {
 	struct node *n = node_find(m, s->node.p, s->node.n);
-	struct buf b = { 0 };
 
 	if (n == NULL || s->incarnation < n->incarnation)
 		return;
 	if (n->susp != NULL) {
-		if (suspicion_confirm(n->susp, s->from)) {
-			encode_accuse(&b, ML_SUSPECT, s);
-			broadcast(m, n->name, &b);
-		}
-		buf_free(&b);
+		if (suspicion_confirm(n->susp, s->from))
+			broadcast_accuse(m, n, ML_SUSPECT, s);
 		return;
 	}
 	if (n->state != ML_STATE_ALIVE)
@@ -695,9 +685,7 @@ suspect_node(struct memberlist *m, const struct ml_accuse *s)
 		refute(m, n, s->incarnation);
 		return;
 	}
-	encode_accuse(&b, ML_SUSPECT, s);
-	broadcast(m, n->name, &b);
-	buf_free(&b);
+	broadcast_accuse(m, n, ML_SUSPECT, s);
 	n->incarnation = s->incarnation;
 	set_state(m, n, ML_STATE_SUSPECT);
 	log_info("node suspected", "node=%s incarnation=%u", log_q(n->name), n->incarnation);
@@ -709,7 +697,6 @@ static void
 dead_node(struct memberlist *m, const struct ml_accuse *d)
 {
 	struct node *n = node_find(m, d->node.p, d->node.n);
-	struct buf b = { 0 };
 
 	if (n == NULL || d->incarnation < n->incarnation)
 		return;
@@ -720,9 +707,7 @@ dead_node(struct memberlist *m, const struct ml_accuse *d)
 		refute(m, n, d->incarnation);
 		return;
 	}
-	encode_accuse(&b, ML_DEAD, d);
-	broadcast(m, n->name, &b);
-	buf_free(&b);
+	broadcast_accuse(m, n, ML_DEAD, d);
 	n->incarnation = d->incarnation;
 	set_state(m, n, bytes_eq(d->node, d->from.p, d->from.n) ? ML_STATE_LEFT : ML_STATE_DEAD);
 	log_info(n->state == ML_STATE_LEFT ? "node left" : "node dead", "node=%s incarnation=%u",
@@ -1525,7 +1510,7 @@ leave_check(struct memberlist *m)
 
 	if (done == NULL)
 		return;
-	if (bqueue_len(m->bq) > 0 && now_ms() < m->leave_deadline &&
+	if (bqueue_len(m->bq) > 0 && clock_mono_ms() < m->leave_deadline &&
 	    any_peer_alive(m))
 		return;
 	m->leave_done = NULL;
@@ -1536,7 +1521,7 @@ static void
 gossip_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct memberlist *m = arg;
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	struct node **cand = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(*cand));
 	size_t nc = 0;
 
@@ -1575,7 +1560,7 @@ gossip_tick(evutil_socket_t fd, short what, void *arg)
 static void
 reap(struct memberlist *m)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	size_t j = 0;
 
 	for (size_t i = 0; i < m->nnodes; i++) {
@@ -1665,7 +1650,7 @@ ml_leave(struct memberlist *m, int64_t timeout_ms, void (*done)(void *), void *a
 	dead_node(m, &d);
 	m->leave_done = done;
 	m->leave_arg = arg;
-	m->leave_deadline = now_ms() + timeout_ms;
+	m->leave_deadline = clock_mono_ms() + timeout_ms;
 	leave_check(m);
 }
 

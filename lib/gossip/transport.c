@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/transport.h"
@@ -109,15 +110,6 @@ transport_mode_parse(const char *s, enum transport_mode *mode)
 	else
 		return -1;
 	return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static struct timeval *
@@ -591,7 +583,7 @@ writers_kick(struct transport *t)
 	if (t->kicking)
 		return;
 	t->kicking = 1;
-	now = now_ms();
+	now = clock_mono_ms();
 	while (t->writers < t->o.max_concurrent_writes &&
 	    (pk = TAILQ_FIRST(&t->pending)) != NULL) {
 		TAILQ_REMOVE(&t->pending, pk, entry);
@@ -633,7 +625,7 @@ transport_send(struct transport *t, const struct sockaddr *sa, socklen_t salen, 
 	pk = xmalloc(sizeof(*pk) + n);
 	memcpy(&pk->to, sa, salen);
 	pk->tolen = salen;
-	pk->deadline = now_ms() + t->o.acquire_writer_timeout;
+	pk->deadline = clock_mono_ms() + t->o.acquire_writer_timeout;
 	pk->n = n;
 	memcpy(pk->p, p, n);
 	TAILQ_INSERT_TAIL(&t->pending, pk, entry);

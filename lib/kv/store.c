@@ -43,7 +43,7 @@ struct kv_store {
 	TAILQ_HEAD(, kv_watch)	 watches;
 	/* Changes made here go out before changes relayed for others (as dskit). */
 	struct bqueue		*local, *gossip;
-	struct kv_stats		 st;
+	struct kv_stats		 st;		/* keys: entries in the tree */
 };
 
 struct kv_store *
@@ -164,6 +164,7 @@ merge_value(struct kv_store *s, const char *key, const struct ring_desc *in, uin
 		ring_desc_clone(&e->value, in);
 		ring_desc_normalize(&e->value);
 		RB_INSERT(entry_tree, &s->entries, e);
+		s->st.keys++;
 		ring_desc_clone(change, &e->value);
 		changed = 1;
 	} else {

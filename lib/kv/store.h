@@ -44,6 +44,7 @@ struct kv_stats {
 	uint64_t	 pulls, pull_bytes;	/* full state received */
 	uint64_t	 tombstones_removed;
 	size_t		 queued_local, queued_gossip;
+	size_t		 keys;
 };
 
 /* A key as the status page shows it. */

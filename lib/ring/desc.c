@@ -263,29 +263,13 @@ string_field(struct pb_reader *r, char **out, const char *name, struct err *e)
 	return 0;
 }
 
-static int
-tokens_field(struct pb_reader *r, struct ring_instance *x, struct err *e)
+static void
+push_token(void *arg, uint64_t v)
 {
-	struct pb_reader sub;
-	uint64_t v;
-	int rc;
+	struct ring_instance *x = arg;
 
-	if (r->wt == PB_VARINT) {
-		if ((rc = pb_varint(r, &v)) != PB_OK)
-			return pb_err(e, rc, r);
-		x->tokens = xreallocarray(x->tokens, x->ntokens + 1, sizeof(*x->tokens));
-		x->tokens[x->ntokens++] = (uint32_t)v;
-		return 0;
-	}
-	if (pb_get_bytes(r, "tokens", &sub, e) == -1)
-		return -1;
-	while (pb_more(&sub)) {
-		if ((rc = pb_varint(&sub, &v)) != PB_OK)
-			return pb_err(e, rc, &sub);
-		x->tokens = xreallocarray(x->tokens, x->ntokens + 1, sizeof(*x->tokens));
-		x->tokens[x->ntokens++] = (uint32_t)v;
-	}
-	return 0;
+	x->tokens = xreallocarray(x->tokens, x->ntokens + 1, sizeof(*x->tokens));
+	x->tokens[x->ntokens++] = (uint32_t)v;
 }
 
 static int
@@ -354,7 +338,7 @@ unmarshal_instance(struct pb_reader *r, struct ring_instance *x, struct err *e)
 				return err_set(e, "unknown instance state %llu", (unsigned long long)v);
 			break;
 		case 6:
-			rc = tokens_field(r, x, e);
+			rc = pb_get_repeated_varint(r, "tokens", push_token, x, e);
 			break;
 		case 12:
 			rc = version_entry(r, x, e);

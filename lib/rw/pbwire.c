@@ -296,3 +296,27 @@ pb_get_bytes(struct pb_reader *r, const char *name, struct pb_reader *sub, struc
 		return pb_err(e, rc, r);
 	return 0;
 }
+
+int
+pb_get_repeated_varint(struct pb_reader *r, const char *name, void (*push)(void *, uint64_t),
+    void *arg, struct err *e)
+{
+	struct pb_reader sub = { NULL, NULL, 0, 0 };
+	uint64_t v;
+	int rc;
+
+	if (r->wt == PB_VARINT) {
+		if ((rc = pb_varint(r, &v)) != PB_OK)
+			return pb_err(e, rc, r);
+		push(arg, v);
+		return 0;
+	}
+	if (pb_get_bytes(r, name, &sub, e) == -1)
+		return -1;
+	while (pb_more(&sub)) {
+		if ((rc = pb_varint(&sub, &v)) != PB_OK)
+			return pb_err(e, rc, &sub);
+		push(arg, v);
+	}
+	return 0;
+}

@@ -152,6 +152,9 @@ int	pb_err(struct err *e, int rc, const struct pb_reader *r);
 /* A varint, or a length-delimited field, named name for errors, its tag already read. */
 int	pb_get_varint(struct pb_reader *, const char *name, uint64_t *, struct err *);
 int	pb_get_bytes(struct pb_reader *, const char *name, struct pb_reader *sub, struct err *);
+/* A repeated varint field, packed or one value per tag: push(arg, v) for each value. */
+int	pb_get_repeated_varint(struct pb_reader *, const char *name,
+	    void (*push)(void *arg, uint64_t), void *arg, struct err *);
 /* "wrong wire type N for field NAME"; returns -1. */
 int	pb_err_wiretype(struct err *e, const struct pb_reader *r, const char *name);
 

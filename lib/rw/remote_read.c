@@ -17,9 +17,7 @@ static int	 hints_decode(struct rr_request *, struct pb_reader *,
 		    struct rr_hints *, struct err *);
 static int	 query_decode(struct rr_request *, struct pb_reader *,
 		    struct rr_query *, struct err *);
-static int	 accepted_decode(struct rr_request *, struct pb_reader *,
-		    struct err *);
-static void	 accepted_push(struct rr_request *, uint64_t);
+static void	 accepted_push(void *, uint64_t);
 static void	 put_str(struct buf *, uint32_t, struct str);
 static void	 put_int(struct buf *, uint32_t, int64_t);
 static void	 query_encode(struct buf *, const struct rr_query *);
@@ -173,36 +171,15 @@ query_decode(struct rr_request *rq, struct pb_reader *r, struct rr_query *q,
 	return 0;
 }
 
+/* accepted_response_types, one value. */
 static void
-accepted_push(struct rr_request *rq, uint64_t v)
+accepted_push(void *arg, uint64_t v)
 {
+	struct rr_request *rq = arg;
+
 	rq->accepted = grow(rq->accepted, &rq->accepted_cap, rq->naccepted,
 	    sizeof(*rq->accepted));
 	rq->accepted[rq->naccepted++] = (int32_t)(uint32_t)v;
-}
-
-/* accepted_response_types, packed or one by one. */
-static int
-accepted_decode(struct rr_request *rq, struct pb_reader *r, struct err *e)
-{
-	struct pb_reader s;
-	uint64_t v;
-	int rc;
-
-	if (r->wt == PB_VARINT) {
-		if ((rc = pb_varint(r, &v)) != PB_OK)
-			return pb_err(e, rc, r);
-		accepted_push(rq, v);
-		return 0;
-	}
-	if (pb_get_bytes(r, "accepted_response_types", &s, e) == -1)
-		return -1;
-	while (pb_more(&s)) {
-		if ((rc = pb_varint(&s, &v)) != PB_OK)
-			return pb_err(e, rc, &s);
-		accepted_push(rq, v);
-	}
-	return 0;
 }
 
 static int
@@ -219,7 +196,8 @@ request_decode(struct rr_request *rq, const void *p, size_t n, struct err *e)
 			return err_wrap(e, "proto");
 		}
 		if (r.field == 2) {
-			if (accepted_decode(rq, &r, e) == -1)
+			if (pb_get_repeated_varint(&r, "accepted_response_types", accepted_push, rq,
+			    e) == -1)
 				return err_wrap(e, "proto: accepted_response_types");
 			continue;
 		}

@@ -23,20 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/xmalloc.h"
 #include "lib/kv/api.h"
 #include "lib/kv/store.h"
 
 static const char *const states[] = { "ACTIVE", "LEAVING", "PENDING", "JOINING", "LEFT" };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 print_desc(const struct ring_desc *d, uint64_t version)
@@ -131,7 +123,7 @@ do_watch(struct kv_client *c, int argc, char **argv, struct err *e)
 		if (kv_client_next(c, &key, &d, &version, e) == -1)
 			return -1;
 		printf("%s %llu %zu %lld\n", key, (unsigned long long)version, d.n,
-		    (long long)now_ms());
+		    (long long)clock_wall_ms());
 		fflush(stdout);
 		free(key);
 		ring_desc_free(&d);
