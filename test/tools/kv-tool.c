@@ -27,6 +27,7 @@
 #include "lib/base/xmalloc.h"
 #include "lib/kv/api.h"
 #include "lib/kv/store.h"
+#include "test/tools/tokens.h"
 
 static const char *const states[] = { "ACTIVE", "LEAVING", "PENDING", "JOINING", "LEFT" };
 
@@ -43,24 +44,6 @@ print_desc(const struct ring_desc *d, uint64_t version)
 		    x->ntokens);
 	}
 	printf("\n]}\n");
-}
-
-/* Tokens from a generator seeded by the ID, so a re-register keeps them (the agent sorts them). */
-static void
-make_tokens(struct ring_instance *x, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *p = x->id; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	x->tokens = xcalloc(n ? n : 1, sizeof(*x->tokens));
-	for (size_t i = 0; i < n; i++) {
-		h ^= h << 13;
-		h ^= h >> 17;
-		h ^= h << 5;
-		x->tokens[i] = h;
-	}
-	x->ntokens = n;
 }
 
 static int

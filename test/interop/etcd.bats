@@ -1,0 +1,237 @@
+#!/usr/bin/env bats
+# The etcd KV backend (lib/kv/etcd.c) against a real etcd 3.4 (Debian's
+# etcd-server), through build/tools/kv-etcd-tool: CAS registrations read
+# back; two concurrent CAS writers that both land; a watch that delivers
+# the current value and then each change; a corrupt value in etcd that
+# gives a clear error; the stored bytes as etcdctl sees them (the ring
+# codec, snappy of ring.Desc); endpoints tried in order; etcd stopped;
+# etcd with authentication on.
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load ../lib/common
+
+setup_file() {
+	local b=${BUILD:-build}
+	case $b in /*) ;; *) b=$PWD/$b ;; esac
+	export TOOLS=${RINGTAIL_TOOLS:-$b/tools}
+}
+
+setup() {
+	D=$BATS_TEST_TMPDIR
+	PIDS=()
+	start_etcd
+	TOOL=("$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$PORT" -dial-timeout 2000)
+	CTL=(etcdctl --endpoints "127.0.0.1:$PORT")
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	if [ -z "$BATS_TEST_COMPLETED" ]; then
+		tail -n 15 "$D"/*.log "$D"/*.err 2>/dev/null || true
+	fi
+}
+
+# start_etcd: a one-member etcd on free ports, its own data dir; sets PORT
+# and ETCD_PID. Tries new ports when the chosen ones were taken meanwhile.
+start_etcd() {
+	local try peer
+	for try in 1 2 3; do
+		PORT=$(free_port)
+		while peer=$(free_port) && [ "$peer" = "$PORT" ]; do :; done
+		rm -rf "$D/etcd"
+		(exec etcd --name default --data-dir "$D/etcd" \
+			--listen-client-urls "http://127.0.0.1:$PORT" \
+			--advertise-client-urls "http://127.0.0.1:$PORT" \
+			--listen-peer-urls "http://127.0.0.1:$peer" \
+			--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+			--initial-cluster "default=http://127.0.0.1:$peer" \
+			> "$D/etcd.log" 2>&1 3>&- & echo $! > "$D/etcd.pid")
+		ETCD_PID=$(cat "$D/etcd.pid")
+		PIDS+=("$ETCD_PID")
+		if until_ok 15 etcdctl --endpoints "127.0.0.1:$PORT" endpoint health; then
+			return 0
+		fi
+		kill -9 "$ETCD_PID" 2>/dev/null || true
+	done
+	echo "etcd did not start" >&2
+	return 1
+}
+
+ids() {	# the instance IDs of the ring JSON on stdin, comma-separated
+	sed '1d;$d;s/,$//' | jq -r .id | paste -sd, -
+}
+
+# field ID NAME: a field of one instance of the ring JSON on stdin
+field() {
+	sed '1d;$d;s/,$//' | jq -r "select(.id == \"$1\") | .$2"
+}
+
+@test "CAS registrations read back; forget; an absent key" {
+	run "${TOOL[@]}" get collectors/ring
+	assert_failure 1
+	"${TOOL[@]}" register collectors/ring ing-1 10.0.0.1:9095
+	"${TOOL[@]}" register collectors/ring ing-2 10.0.0.2:9095 4 JOINING
+	run "${TOOL[@]}" get collectors/ring
+	assert_success
+	assert_line --partial '"id":"ing-1","addr":"10.0.0.1:9095","zone":"","state":"ACTIVE"'
+	assert_line --partial '"id":"ing-2","addr":"10.0.0.2:9095","zone":"","state":"JOINING"'
+	assert_line --partial '"tokens":128}'
+	assert_line --partial '"tokens":4}'
+	# A heartbeat keeps registered_timestamp.
+	reg=$("${TOOL[@]}" get collectors/ring | field ing-1 registered_timestamp)
+	sleep 1
+	"${TOOL[@]}" register collectors/ring ing-1 10.0.0.1:9095
+	[ "$("${TOOL[@]}" get collectors/ring | field ing-1 registered_timestamp)" = "$reg" ]
+	[ "$("${TOOL[@]}" get collectors/ring | field ing-1 timestamp)" -gt "$reg" ]
+	"${TOOL[@]}" forget collectors/ring ing-1
+	[ "$("${TOOL[@]}" get collectors/ring | ids)" = ing-2 ]
+	# etcd counts the versions: two registrations, a heartbeat and a forget.
+	[ "$("${CTL[@]}" get collectors/ring -w json | jq -r '.kvs[0].version')" = 4 ]
+}
+
+@test "two concurrent CAS writers, 20 instances each: all 40 land" {
+	"${TOOL[@]}" register-many collectors/ring a 20 > "$D/a.out" 2> "$D/a.err" 3>&- &
+	local pa=$!
+	"${TOOL[@]}" register-many collectors/ring b 20 > "$D/b.out" 2> "$D/b.err" 3>&- &
+	local pb=$!
+	wait "$pa"
+	wait "$pb"
+	run "${TOOL[@]}" get collectors/ring
+	assert_success
+	[ "$(echo "$output" | grep -c '"id":"a-')" = 20 ]
+	[ "$(echo "$output" | grep -c '"id":"b-')" = 20 ]
+	# 40 successful compare-and-puts: etcd's version of the key.
+	[ "$("${CTL[@]}" get collectors/ring -w json | jq -r '.kvs[0].version')" = 40 ]
+	# The callback calls beyond 40 are the conflicts retried.
+	echo "# cas calls: $(cat "$D/a.out" "$D/b.out" | tr '\n' ' ')" >&3
+}
+
+@test "watch: the current value first, then each change, a delete as an empty ring" {
+	"${TOOL[@]}" register collectors/ring ing-1
+	"${TOOL[@]}" watch collectors/ring 4 10000 > "$D/watch.out" 2> "$D/watch.err" 3>&- &
+	local pw=$!
+	until_ok 5 grep -q . "$D/watch.out"
+	"${TOOL[@]}" register collectors/ring ing-2
+	"${TOOL[@]}" forget collectors/ring ing-1
+	"${CTL[@]}" del collectors/ring
+	wait "$pw"
+	run cat "$D/watch.out"
+	assert_output "collectors/ring 1 ing-1
+collectors/ring 2 ing-1,ing-2
+collectors/ring 1 ing-2
+collectors/ring 0 -"
+}
+
+@test "watch a prefix: every key under it, current values first" {
+	"${TOOL[@]}" register collectors/ring ing-1
+	"${TOOL[@]}" register collectors/distributor d-1
+	"${TOOL[@]}" register other/ring x-1
+	"${TOOL[@]}" watch 'collectors/*' 4 10000 > "$D/watch.out" 2> "$D/watch.err" 3>&- &
+	local pw=$!
+	until_ok 5 grep -q ring "$D/watch.out"
+	"${TOOL[@]}" register other/ring x-2
+	"${TOOL[@]}" register collectors/ring ing-2
+	"${TOOL[@]}" register collectors/compactor c-1
+	wait "$pw"
+	run cat "$D/watch.out"
+	assert_output "collectors/distributor 1 d-1
+collectors/ring 1 ing-1
+collectors/ring 2 ing-1,ing-2
+collectors/compactor 1 c-1"
+}
+
+@test "a corrupt value: a clear error naming the key, no crash; a watch skips it" {
+	"${CTL[@]}" put collectors/ring garbage
+	run "${TOOL[@]}" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd: key collectors/ring: ringDesc:"
+	run "${TOOL[@]}" register collectors/ring ing-1
+	assert_failure 2
+	assert_output --partial "etcd: key collectors/ring: ringDesc:"
+	# A valid snappy block of a truncated protobuf.
+	printf '\003\010\012\377\377' | "${CTL[@]}" put collectors/ring
+	run "${TOOL[@]}" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd: key collectors/ring: ring.Desc"
+	# An empty value is snappy of nothing, an empty ring (dskit's codec).
+	"${CTL[@]}" put collectors/ring ''
+	run "${TOOL[@]}" get collectors/ring
+	assert_success
+	assert_output '{"instances":[
+]}'
+	# The watch logs the bad value and goes on.
+	"${CTL[@]}" put collectors/ring garbage
+	"${TOOL[@]}" watch collectors/ring 1 10000 > "$D/watch.out" 2> "$D/watch.err" 3>&- &
+	local pw=$!
+	until_ok 5 grep -q skipping "$D/watch.err"
+	"${CTL[@]}" del collectors/ring
+	"${TOOL[@]}" register collectors/ring ing-1
+	wait "$pw"
+	run cat "$D/watch.out"
+	assert_output "collectors/ring 0 -"
+	grep -q 'err="etcd: key collectors/ring: ringDesc:' "$D/watch.err"
+}
+
+@test "the stored value is the ring codec: etcdctl's bytes decode as snappy of ring.Desc" {
+	"${TOOL[@]}" register collectors/ring ing-1 10.0.0.1:9095 16
+	"${TOOL[@]}" register collectors/ring ing-2 10.0.0.2:9095 8 LEAVING
+	"${CTL[@]}" get collectors/ring -w json | jq -r '.kvs[0].value' | base64 -d > "$D/value"
+	# The bytes etcd holds are those the codec makes of the ring read back.
+	[ "$(od -An -v -tx1 "$D/value" | tr -d ' \n')" = "$("${TOOL[@]}" encode collectors/ring)" ]
+	run "$TOOLS/kv-etcd-tool" decode "$D/value"
+	assert_success
+	[ "$output" = "$("${TOOL[@]}" get collectors/ring)" ]
+	assert_line --partial '"id":"ing-2","addr":"10.0.0.2:9095","zone":"","state":"LEAVING"'
+}
+
+@test "endpoints are tried in order: a dead one first, then the live one" {
+	local dead
+	dead=$(free_port)
+	run "$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$dead,127.0.0.1:$PORT" \
+		register collectors/ring ing-1
+	assert_success
+	run "$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$dead, http://127.0.0.1:$PORT" \
+		get collectors/ring
+	assert_success
+	assert_line --partial '"id":"ing-1"'
+}
+
+@test "etcd stopped: a clear connection error naming the endpoint" {
+	"${TOOL[@]}" register collectors/ring ing-1
+	"${TOOL[@]}" watch collectors/ring 2 20000 > "$D/watch.out" 2> "$D/watch.err" 3>&- &
+	local pw=$!
+	until_ok 5 grep -q ing-1 "$D/watch.out"
+	kill "$ETCD_PID"
+	until_ok 10 eval "! kill -0 $ETCD_PID"
+	run "${TOOL[@]}" get collectors/ring
+	assert_failure 2
+	assert_output "kv-etcd-tool: etcd 127.0.0.1:$PORT: connection refused"
+	run "${TOOL[@]}" register collectors/ring ing-2
+	assert_failure 2
+	assert_output --partial "etcd 127.0.0.1:$PORT: connection refused"
+	# The watch breaks with the same error.
+	run wait "$pw"
+	assert_equal "$status" 2
+	run cat "$D/watch.err"
+	assert_output --partial "etcd 127.0.0.1:$PORT: connection refused"
+}
+
+@test "authentication: a user's token; without it etcd refuses" {
+	"${CTL[@]}" user add root:rootpw > /dev/null
+	"${CTL[@]}" auth enable > /dev/null
+	run "${TOOL[@]}" -username root -password rootpw register collectors/ring ing-1
+	assert_success
+	run "${TOOL[@]}" -username root -password rootpw get collectors/ring
+	assert_success
+	assert_line --partial '"id":"ing-1"'
+	run "${TOOL[@]}" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd 127.0.0.1:$PORT: /v3/kv/range: HTTP"
+	run "${TOOL[@]}" -username root -password wrong get collectors/ring
+	assert_failure 2
+	assert_output --partial "authenticate as root"
+}
