@@ -64,7 +64,8 @@ replay_done(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	d->ready = 1;
-	log_info("ready", "tenants=%zu", tenants_count(d->tenants));
+	log_info("WAL replayed", "tenants=%zu", tenants_count(d->tenants));
+	ring_join(d);
 	/* Cortex compacts right after replay: a long outage cuts its blocks now. */
 	admin_compact_all(d, 0);
 	tv.tv_sec = d->o.compaction_interval / 1000;
@@ -227,12 +228,15 @@ static void
 on_ready(struct httpd_req *r, void *arg)
 {
 	struct daemon *d = arg;
+	char why[512];
 
 	if (d->stopping)
 		httpd_reply_text(r, 503, "ingester is shutting down");
 	else if (!d->ready)
 		httpd_reply_text(r, 503, "ingester not ready: replaying the WAL (%d of %d tenants "
 		    "done)", d->replayed, d->replay_total);
+	else if (!ring_ready(d, why, sizeof(why)))
+		httpd_reply_text(r, 503, "ingester not ready: %s", why);
 	else
 		httpd_reply_text(r, 200, "ready");
 }

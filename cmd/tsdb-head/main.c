@@ -91,9 +91,18 @@ configure(struct daemon *d)
 		return EXIT_USAGE;
 	}
 	log_init("tsdb-head", lv);
-	if (strcmp(o->ring_store, "inmemory") != 0) {
-		log_error("unsupported -ring.store: only inmemory until the ring exists",
-		    "value=%s", log_q(o->ring_store));
+	if (o->lc_num_tokens <= 0 || o->lc_num_tokens > 1 << 20) {
+		log_error("bad -ingester.num-tokens: want 1 to 1048576", "value=%lld",
+		    (long long)o->lc_num_tokens);
+		return EXIT_USAGE;
+	}
+	if (o->lc_heartbeat_period <= 0) {
+		log_error("-ingester.heartbeat-period must be positive", "value=%lldms",
+		    (long long)o->lc_heartbeat_period);
+		return EXIT_USAGE;
+	}
+	if (o->lc_port < 0 || o->lc_port > 65535) {
+		log_error("bad -ingester.lifecycler.port", "value=%lld", (long long)o->lc_port);
 		return EXIT_USAGE;
 	}
 	if (o->listen_port < 0 || o->listen_port > 65535) {
@@ -173,6 +182,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	d->stopping = 1;
 	d->stop = 1;
+	ring_leave(d);
 	if (d->replay_running) {
 		/* finish() waits for the replay thread, which stops at its next record. */
 		event_base_loopbreak(d->base);
@@ -206,6 +216,8 @@ setup(struct daemon *d)
 		return EXIT_SYSTEM;
 	}
 	d->metrics = m = metrics_create();
+	if ((rc = ring_setup(d)) != 0)
+		return rc;
 	d->httpd = httpd_create(d->base, m, (size_t)d->o.max_recv + BODY_SLACK);
 	d->tenants = tenants_create(d->o.dir, &d->topts, m);
 	admin_metrics(d);
@@ -263,6 +275,8 @@ finish(struct daemon *d)
 		log_error("closing a WAL failed", "err=%s", log_q(e.msg));
 		rc = EXIT_SYSTEM;
 	}
+	/* Leaves the ring only once the data is safe. */
+	ring_stop(d);
 	if (rc == EXIT_OK)
 		log_info("stopped", "tenants=%zu", n);
 	return rc;
@@ -271,6 +285,7 @@ finish(struct daemon *d)
 static void
 teardown(struct daemon *d)
 {
+	ring_stop(d);
 	push_free(d);
 	read_free(d);
 	tenants_free(d->tenants);
@@ -351,8 +366,39 @@ main(int argc, char **argv)
 		    "336h", "see -validation.reject-old-samples" },
 		{ "validation.create-grace-period", FLAG_DURATION, &o->grace_period, "10m",
 		    "refuse samples this far in the future" },
-		{ "ring.store", FLAG_STRING, &o->ring_store, "inmemory",
-		    "ring KV store; only inmemory until the ring exists" },
+		{ "run-dir", FLAG_STRING, &o->run_dir, getenv("RINGTAIL_RUN_DIR") ?
+		    getenv("RINGTAIL_RUN_DIR") : "/run/ringtail",
+		    "sockets of this node: the gossip-agent's is here" },
+		KV_CONFIG_FLAGS(&o->kv),
+		{ "ring.heartbeat-timeout", FLAG_DURATION, &o->ring_heartbeat_timeout, "1m",
+		    "an instance without a heartbeat this long is unhealthy" },
+		{ "ingester.lifecycler.ID", FLAG_STRING, &o->lc_id, "",
+		    "this instance's ID in the ring (empty: the hostname)" },
+		{ "ingester.lifecycler.addr", FLAG_STRING, &o->lc_addr, "",
+		    "address advertised in the ring (empty: the listen address, else the "
+		    "first private IPv4 address)" },
+		{ "ingester.lifecycler.port", FLAG_INT, &o->lc_port, "0",
+		    "port advertised in the ring (0: the HTTP port)" },
+		{ "ingester.availability-zone", FLAG_STRING, &o->lc_zone, "",
+		    "the zone this instance runs in" },
+		{ "ingester.num-tokens", FLAG_INT, &o->lc_num_tokens, "128",
+		    "tokens this instance owns in the ring" },
+		{ "ingester.tokens-file-path", FLAG_STRING, &o->lc_tokens_file, "",
+		    "file keeping the tokens across restarts (empty: none)" },
+		{ "ingester.join-after", FLAG_DURATION, &o->lc_join_after, "0s",
+		    "wait this long before taking tokens" },
+		{ "ingester.observe-period", FLAG_DURATION, &o->lc_observe_period, "0s",
+		    "watch the ring this long for token conflicts before going ACTIVE" },
+		{ "ingester.heartbeat-period", FLAG_DURATION, &o->lc_heartbeat_period, "5s",
+		    "how often the ring entry is refreshed" },
+		{ "ingester.min-ready-duration", FLAG_DURATION, &o->lc_min_ready, "15s",
+		    "least time from start to ready" },
+		{ "ingester.final-sleep", FLAG_DURATION, &o->lc_final_sleep, "30s",
+		    "sleep before leaving the ring at shutdown, so metrics are scraped" },
+		{ "ingester.unregister-on-shutdown", FLAG_BOOL, &o->lc_unregister, "true",
+		    "leave the ring at shutdown (false: keep the tokens for the restart)" },
+		{ "ingester.readiness-check-ring-health", FLAG_BOOL, &o->lc_check_ring_health,
+		    "true", "ready only while every instance of the ring is healthy" },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct config_key keys[] = {
@@ -384,7 +430,22 @@ main(int argc, char **argv)
 		{ "validation.reject-old-samples", "limits.reject_old_samples" },
 		{ "validation.reject-old-samples.max-age", "limits.reject_old_samples_max_age" },
 		{ "validation.create-grace-period", "limits.creation_grace_period" },
-		{ "ring.store", "ingester.lifecycler.ring.kvstore.store" },
+		KV_CONFIG_KEYS("ingester.lifecycler.ring."),
+		{ "ring.heartbeat-timeout", "ingester.lifecycler.ring.heartbeat_timeout" },
+		{ "ingester.lifecycler.ID", "ingester.lifecycler.id" },
+		{ "ingester.lifecycler.addr", "ingester.lifecycler.address" },
+		{ "ingester.lifecycler.port", "ingester.lifecycler.port" },
+		{ "ingester.availability-zone", "ingester.lifecycler.availability_zone" },
+		{ "ingester.num-tokens", "ingester.lifecycler.num_tokens" },
+		{ "ingester.tokens-file-path", "ingester.lifecycler.tokens_file_path" },
+		{ "ingester.join-after", "ingester.lifecycler.join_after" },
+		{ "ingester.observe-period", "ingester.lifecycler.observe_period" },
+		{ "ingester.heartbeat-period", "ingester.lifecycler.heartbeat_period" },
+		{ "ingester.min-ready-duration", "ingester.lifecycler.min_ready_duration" },
+		{ "ingester.final-sleep", "ingester.lifecycler.final_sleep" },
+		{ "ingester.unregister-on-shutdown", "ingester.lifecycler.unregister_on_shutdown" },
+		{ "ingester.readiness-check-ring-health",
+		    "ingester.lifecycler.readiness_check_ring_health" },
 		{ NULL, NULL },
 	};
 

@@ -6,6 +6,7 @@
  *   push.c     POST /api/v1/push: decode, ingest, group commit of the WAL
  *   read.c     POST /api/v1/read: SAMPLES and STREAMED_XOR_CHUNKS
  *   admin.c    /ready, /metrics, /ingester/flush, head compaction, WAL replay
+ *   ring.c     the KV client and the lifecycler
  */
 #ifndef TSDB_HEAD_H
 #define TSDB_HEAD_H
@@ -17,6 +18,8 @@
 #include "lib/base/httpd.h"
 #include "lib/base/metrics.h"
 #include "lib/ingest/tenants.h"
+#include "lib/kv/client.h"
+#include "lib/ring/lifecycler.h"
 #include "lib/rw/remote_read.h"
 #include "lib/rw/remote_write.h"
 
@@ -50,7 +53,22 @@ struct opts {
 	int		 reject_old;
 	int64_t		 reject_old_max_age;
 	int64_t		 grace_period;
-	const char	*ring_store;
+	const char	*run_dir;
+	struct kv_opts kv;
+	int64_t		 ring_heartbeat_timeout;
+	const char	*lc_id;
+	const char	*lc_addr;
+	int64_t		 lc_port;
+	const char	*lc_zone;
+	int64_t		 lc_num_tokens;
+	const char	*lc_tokens_file;
+	int64_t		 lc_join_after;
+	int64_t		 lc_observe_period;
+	int64_t		 lc_heartbeat_period;
+	int64_t		 lc_min_ready;
+	int64_t		 lc_final_sleep;
+	int		 lc_unregister;
+	int		 lc_check_ring_health;
 };
 
 /* A push answered once the WAL is fsynced (the group commit). */
@@ -71,6 +89,12 @@ struct daemon {
 	struct tenant_opts	 topts;
 	int			 exit_code;
 	int			 stopping;
+
+	/* The ring: the KV client until the lifecycler takes it over. */
+	struct kv		*kv;
+	struct lifecycler	*lc;
+	char			 ring_id[256];
+	char			 ring_addr[300];
 
 	/* WAL replay, in its own thread while the loop answers /ready with 503. */
 	volatile int		 ready;
@@ -110,6 +134,16 @@ struct daemon {
 	struct metric		*mem_users;
 	struct metric		*head_chunks;
 };
+
+/* ring.c */
+/* Open the KV store; 0 or EXIT_USAGE. */
+int	ring_setup(struct daemon *);
+/* Start the lifecycler (after the WAL replay). */
+void	ring_join(struct daemon *);
+/* The lifecycler's readiness; 0 with the reason in why. */
+int	ring_ready(struct daemon *, char *why, size_t len);
+void	ring_leave(struct daemon *);
+void	ring_stop(struct daemon *);
 
 /* push.c */
 void	push_routes(struct daemon *);

@@ -22,3 +22,18 @@ clock_wall_ms(void)
 {
 	return ms_of(CLOCK_REALTIME);
 }
+
+struct timespec
+clock_deadline(clockid_t id, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}

@@ -1,5 +1,7 @@
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -545,6 +547,19 @@ kv_client_next(struct kv_client *c, char **key, struct ring_desc *d, uint64_t *v
 	*key = xstrdup(r->value != NULL ? r->value->key : "");
 	ringtail__agent__response__free_unpacked(r, NULL);
 	return rc;
+}
+
+int
+kv_client_wait(struct kv_client *c, int timeout_ms, struct err *e)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	int n;
+
+	while ((n = poll(&pfd, 1, timeout_ms)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		return err_errno(e, "poll on the agent's socket");
+	return n > 0;
 }
 
 int

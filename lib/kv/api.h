@@ -47,6 +47,8 @@ int		 kv_client_watch(struct kv_client *, const char *key, int prefix,
 		    unsigned min_interval_ms, struct err *);
 int		 kv_client_next(struct kv_client *, char **key, struct ring_desc *,
 		    uint64_t *version, struct err *);
+/* 1 when an event is waiting (kv_client_next will not block), 0 after timeout_ms, -1 with e. */
+int		 kv_client_wait(struct kv_client *, int timeout_ms, struct err *);
 struct kv_member {
 	char		*name, *addr, *state;
 	uint32_t	 incarnation;

@@ -70,4 +70,38 @@ struct kv_etcd_config {
 /* The real etcd v3 through its JSON gateway (lib/kv/etcd.c). */
 struct kv_backend *kv_etcd_open(const struct kv_etcd_config *, struct err *);
 
+struct kv_gossip_config {
+	const char *const *join;	/* host:port of members */
+	size_t		 njoin;
+	const char	*transport;	/* tcp (dskit's) or udp */
+	const char	*bind_addr;
+	int		 bind_port;	/* 0: any */
+	const char	*cluster_label;
+	int		 compression;
+	const char	*node_name;	/* a random suffix is added */
+};
+/*
+ * A member of the cluster for as long as the handle lives, holding the KV
+ * store itself (lib/kv/gossip_backend.c); for tools on hosts without an
+ * agent. Closing leaves the cluster.
+ */
+struct kv_backend *kv_gossip_open(const struct kv_gossip_config *, struct err *);
+
+struct metrics;
+struct kv_multi_config {
+	int		 mirror_enabled;
+	int64_t		 mirror_timeout_ms;	/* a slower mirror write counts as failed */
+	const char	*runtime_config_file;	/* NULL or "": no runtime switch */
+	int64_t		 runtime_config_period_ms;
+};
+/*
+ * dskit's MultiClient over two opened backends (it owns them): requests go
+ * to the primary; a CAS that wrote is mirrored to the other when mirroring
+ * is on; the runtime config's multi_kv_config.primary (a backend's name)
+ * and .mirror_enabled switch them at run time, watches moving over.
+ * metrics (may be NULL) gets the cortex_multikv_* families.
+ */
+struct kv_backend *kv_multi_open(struct kv_backend *primary, struct kv_backend *secondary,
+	    const struct kv_multi_config *, struct metrics *, const char *kv_name);
+
 #endif

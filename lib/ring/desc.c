@@ -117,6 +117,20 @@ ring_desc_set(struct ring_desc *d, const struct ring_instance *x)
 	put_instance(d, &c);
 }
 
+int
+ring_desc_remove(struct ring_desc *d, const char *id)
+{
+	int found;
+	size_t i = position(d, id, &found);
+
+	if (!found)
+		return 0;
+	instance_free(&d->inst[i]);
+	memmove(&d->inst[i], &d->inst[i + 1], (d->n - i - 1) * sizeof(*d->inst));
+	d->n--;
+	return 1;
+}
+
 static int
 instance_equal(const struct ring_instance *a, const struct ring_instance *b)
 {
@@ -199,12 +213,26 @@ ring_desc_marshal(const struct ring_desc *d, struct buf *out)
 	}
 }
 
-static int
-cmp_u32(const void *a, const void *b)
+int
+ring_token_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+size_t
+ring_tokens_sort(uint32_t *t, size_t n)
+{
+	size_t k = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(t, n, sizeof(*t), ring_token_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (t[i] != t[k])
+			t[++k] = t[i];
+	return k + 1;
 }
 
 static int
@@ -219,17 +247,9 @@ cmp_version(const void *a, const void *b)
 static void
 normalize(struct ring_instance *x)
 {
-	size_t k = 0;
-
 	if (x->state == RING_LEFT)
 		x->ntokens = 0;
-	if (x->ntokens == 0)
-		return;
-	qsort(x->tokens, x->ntokens, sizeof(*x->tokens), cmp_u32);
-	for (size_t i = 1; i < x->ntokens; i++)
-		if (x->tokens[i] != x->tokens[k])
-			x->tokens[++k] = x->tokens[i];
-	x->ntokens = k + 1;
+	x->ntokens = ring_tokens_sort(x->tokens, x->ntokens);
 }
 
 void

@@ -53,6 +53,8 @@ void	ring_desc_clone(struct ring_desc *dst, const struct ring_desc *src);
 struct ring_instance *ring_desc_find(const struct ring_desc *, const char *id);
 /* Adds or replaces (deep copy) the instance of the same ID. */
 void	ring_desc_set(struct ring_desc *, const struct ring_instance *);
+/* Removes the instance of this ID; 1 if it was there. */
+int	ring_desc_remove(struct ring_desc *, const char *id);
 int	ring_desc_equal(const struct ring_desc *, const struct ring_desc *);
 
 /* Protobuf (dskit's field numbers) and the codec: snappy block of it. */
@@ -69,6 +71,9 @@ int	ring_desc_decode(struct ring_desc *, const void *p, size_t n, struct err *);
  */
 int	ring_desc_merge(struct ring_desc *d, const struct ring_desc *other, int local_cas,
 	    int64_t now, struct ring_desc *change);
+/* Token lists: ascending order for qsort/bsearch; sort and drop duplicates, new count. */
+int	ring_token_cmp(const void *, const void *);
+size_t	ring_tokens_sort(uint32_t *, size_t n);
 /* Sorts and de-duplicates every token list; LEFT instances lose their tokens. */
 void	ring_desc_normalize(struct ring_desc *);
 /* Removes LEFT instances with timestamp < limit (all when limit is 0); returns how many. */

@@ -43,7 +43,7 @@ start_head() {	# start_head PORT DIR [flags]: sets HEAD_PID
 	shift 2
 	# Not a job of this shell, so a kill -9 goes without a "Killed" line.
 	(exec "$BIN/tsdb-head" -server.http-listen-address=127.0.0.1 -server.http-listen-port="$port" \
-		-blocks-storage.tsdb.dir="$dir" "$@" >> "$D/head-$port.log" 2>&1 &
+		-blocks-storage.tsdb.dir="$dir" $HEAD_ALONE "$@" >> "$D/head-$port.log" 2>&1 &
 	echo $! > "$D/head-$port.pid")
 	HEAD_PID=$(cat "$D/head-$port.pid")
 	wait_http "http://127.0.0.1:$port/ready"

@@ -22,3 +22,7 @@ until_ok() {
 		sleep 0.1
 	done
 }
+
+# tsdb-head on its own: its ring in-process, ready as soon as the WAL is
+# replayed, no final sleep at shutdown (use unquoted).
+HEAD_ALONE="-ring.store=inmemory -ingester.min-ready-duration=0s -ingester.final-sleep=0s"
