@@ -77,7 +77,8 @@ open_multi(const struct kv_opts *c, struct metrics *reg, const char *kv_name,
 struct kv *
 kv_open(const struct kv_opts *c, struct metrics *reg, const char *kv_name, struct err *e)
 {
-	static const char *const labels[] = { "operation", "status_code", "kv_name", "role", NULL };
+	/* Sorted, as client_golang prints them. */
+	static const char *const labels[] = { "kv_name", "operation", "role", "status_code", NULL };
 	static const double buckets[] = { .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10 };
 	struct kv_backend *b;
 	struct kv *kv;
@@ -125,8 +126,8 @@ observe(struct kv *kv, const char *op, int64_t t0, int rc)
 {
 	if (kv->duration == NULL)
 		return;
-	metric_observe(metric_with(kv->duration, op, rc == -1 ? "500" : "200", kv->kv_name,
-	    "primary"), (double)(clock_mono_ms() - t0) / 1000);
+	metric_observe(metric_with(kv->duration, kv->kv_name, op, "primary",
+	    rc == -1 ? "500" : "200"), (double)(clock_mono_ms() - t0) / 1000);
 }
 
 int

@@ -109,7 +109,7 @@ gossip_get(struct kv_backend *kb, const char *key, struct ring_desc *d, struct e
 
 	if (wait_joined(b, e) == -1)
 		return -1;
-	return kv_store_get(b->kv, key, d, &version) == 1;
+	return kv_store_get(b->kv, key, d, &version) == 0;
 }
 
 static int
@@ -123,7 +123,7 @@ gossip_cas(struct kv_backend *kb, const char *key, kv_cas_fn fn, void *arg, stru
 	if (wait_joined(b, e) == -1)
 		return -1;
 	ring_desc_init(&d);
-	found = kv_store_get(b->kv, key, &d, &version) == 1;
+	found = kv_store_get(b->kv, key, &d, &version) == 0;
 	if (!found)
 		version = 0;
 	if ((rc = fn(&d, found, arg, e)) == 1) {
@@ -164,7 +164,7 @@ gossip_watch(struct kv_backend *kb, const char *key, int prefix, struct err *e)
 		uint64_t version;
 
 		ring_desc_init(&d);
-		if (kv_store_get(b->kv, key, &d, &version) == 1)
+		if (kv_store_get(b->kv, key, &d, &version) == 0)
 			on_change(b, key);
 		ring_desc_free(&d);
 	}

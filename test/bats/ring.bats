@@ -178,3 +178,28 @@ teardown() {
 	assert_equal "$(wc -l < "$DIR/all-tokens")" 384
 	assert_equal "$(jq -c '.tokens' "$DIR/tokens5.json" | jq length)" 128
 }
+
+@test "the ring survives an instance without tokens, a heartbeat from the future and a duplicate ID" {
+	KVTOOL=$BIN/../tools/kv-tool
+	"$KVTOOL" "$DIR/r1/gossip-agent.sock" register collectors/ring no-tokens 10.9.9.9:1 0
+	"$KVTOOL" "$DIR/r1/gossip-agent.sock" register collectors/ring skewed 10.9.9.8:1 16 ACTIVE 7200
+	until_ok 10 state_is 3 skewed ACTIVE
+	until_ok 10 state_is 3 no-tokens ACTIVE
+	run inspect 3 -json
+	assert_success
+	echo "$output" | jq -s -e '.[] | select(.id == "no-tokens") | .tokens == 0 and .ownership == 0'
+	echo "$output" | jq -s -e '.[] | select(.id == "skewed") | .healthy and .heartbeat_age_seconds < -7000'
+	run inspect 3
+	assert_line --regexp '^skewed .* in 7[0-9]{3}s '
+	run inspect 2 owners -tenant t '{__name__="up"}'
+	assert_success
+	# A second process heartbeating as head-1: one entry, nobody crashes.
+	start_head 6 2 -ingester.lifecycler.ID=head-1
+	sleep 3
+	kill -0 "$(cat "$DIR/headpid6")"
+	kill -0 "$(cat "$DIR/headpid1")"
+	for n in 1 2 3; do
+		kill -0 "$(cat "$DIR/agentpid$n")"
+		[ "$(inspect "$n" -json | jq -s '[.[] | select(.id == "head-1")] | length')" = 1 ]
+	done
+}

@@ -36,7 +36,7 @@ etcd_active() {	# etcd_active COUNT
 }
 
 gone_from_etcd() {	# gone_from_etcd ID
-	etcd_inspect -json > "$DIR/ring.json" && ! jq -e --arg id "$1" 'select(.id == $id)' "$DIR/ring.json"
+	etcd_inspect -json > "$DIR/ring.json" && ! jq -s -e --arg id "$1" '.[] | select(.id == $id)' "$DIR/ring.json"
 }
 
 metric() {	# metric I NAME{labels}: head-I's value of one series
@@ -118,4 +118,23 @@ fresh_heartbeats() {	# fresh_heartbeats NODE: every instance beat in the last 2 
 	# A graceful stop now leaves the memberlist ring.
 	kill -TERM "$(cat "$DIR/headpid2")"
 	until_ok 15 active_on 1 1
+}
+
+@test "a corrupt ring value in etcd: clear errors and a metric, no crash; the ring comes back" {
+	start_head 1 1 -ring.store=etcd -ring.etcd.endpoints="$ETCD"
+	until_ok 20 etcd_active 1
+	etcdctl --endpoints "$ETCD" put collectors/ring 'not snappy at all' > /dev/null
+	run etcd_inspect
+	assert_equal "$status" 111
+	assert_output --partial 'collectors/ring'
+	until_ok 10 grep -q 'msg="ring update failed".*collectors/ring' "$DIR/head1.log"
+	until_ok 10 metric_above 1 \
+		'cortex_kv_request_duration_seconds_count{kv_name="ingester-lifecycler",operation="CAS",role="primary",status_code="500"}' 0
+	kill -0 "$(cat "$DIR/headpid1")"
+	# Once the key is cleared the next heartbeat registers the instance again.
+	etcdctl --endpoints "$ETCD" del collectors/ring > /dev/null
+	until_ok 10 etcd_active 1
+	run etcd_inspect tokens head-1
+	assert_success
+	assert_equal "$(echo "$output" | wc -l)" 128
 }

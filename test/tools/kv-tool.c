@@ -3,8 +3,9 @@
  * benchmark (ring-inspect is the operator's tool).
  *
  *   kv-tool SOCKET get KEY                  the ring as JSON, one instance a line
- *   kv-tool SOCKET register KEY ID [ADDR [NTOKENS [STATE]]]
- *                                           add or heartbeat an instance (CAS with retries)
+ *   kv-tool SOCKET register KEY ID [ADDR [NTOKENS [STATE [SKEW]]]]
+ *                                           add or heartbeat an instance (CAS with retries);
+ *                                           SKEW seconds are added to its heartbeat
  *   kv-tool SOCKET forget KEY ID
  *   kv-tool SOCKET watch KEY|PREFIX* [N]    a line "key version instances ms" per event;
  *                                           exits after N events
@@ -53,7 +54,7 @@ do_register(struct kv_client *c, int argc, char **argv, struct err *e)
 	struct ring_instance x = { 0 };
 
 	if (argc < 2)
-		return err_set(e, "register KEY ID [ADDR [NTOKENS [STATE]]]");
+		return err_set(e, "register KEY ID [ADDR [NTOKENS [STATE [SKEW]]]]");
 	x.id = argv[1];
 	x.addr = argc > 2 ? argv[2] : (char *)"127.0.0.1:9095";
 	x.zone = (char *)"";
@@ -69,7 +70,7 @@ do_register(struct kv_client *c, int argc, char **argv, struct err *e)
 
 		if (kv_client_get(c, key, &d, &version, e) == -1)
 			break;
-		x.timestamp = time(NULL);
+		x.timestamp = time(NULL) + (argc > 5 ? strtol(argv[5], NULL, 10) : 0);
 		x.registered_timestamp = x.timestamp;
 		ring_desc_set(&d, &x);
 		rc = kv_client_cas(c, key, &d, &version, e);
