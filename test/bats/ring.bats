@@ -193,6 +193,11 @@ teardown() {
 	assert_line --regexp '^skewed .* in 7[0-9]{3}s '
 	run inspect 2 owners -tenant t '{__name__="up"}'
 	assert_success
+	# forget through a passive member: the tombstone is gossiped to every agent.
+	run "$BIN/ring-inspect" -memberlist.join="127.0.0.1:$(cat "$DIR/mport3")" \
+		-memberlist.bind-addr=127.0.0.1 -force forget no-tokens
+	assert_success
+	until_ok 10 gone_everywhere no-tokens
 	# A second process heartbeating as head-1: one entry, nobody crashes.
 	start_head 6 2 -ingester.lifecycler.ID=head-1
 	sleep 3
