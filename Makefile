@@ -94,14 +94,26 @@ $(BUILD)/tools/%: $(BUILD)/test/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Fuzz targets need clang's libFuzzer; they link the library sources directly
-# so that everything is instrumented.
+# Fuzz targets need clang's libFuzzer. The library is compiled once with
+# coverage and sanitizers (fuzzer-no-link) into its own archive, so that
+# everything a target reaches is instrumented.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -I. -I$(BUILD) $(PKG_CFLAGS) \
-               -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRCS) $(PROTO_SRCS)
+               -fsanitize=address,undefined
+FUZZ_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/fuzzlib/%.o) \
+               $(PROTO_SRCS:$(BUILD)/%.c=$(BUILD)/fuzzlib/%.o)
+$(BUILD)/fuzzlib/%.o: %.c | $(PROTO_HDRS)
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+$(BUILD)/fuzzlib/proto/%.o: $(BUILD)/proto/%.c
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/libfuzz.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+$(BUILD)/fuzz/%: test/fuzz/%.c $(BUILD)/libfuzz.a
 	@mkdir -p $(@D)
 	@$(if $(V),,echo "  FUZZ    $@")
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PROTO_SRCS) $(PKG_LIBS) -lsnappy -lm
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libfuzz.a $(PKG_LIBS) -lsnappy -lm
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
