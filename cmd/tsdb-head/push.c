@@ -12,83 +12,23 @@
 #include <strings.h>
 
 #include <event2/event.h>
-#include <snappy-c.h>
 
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
+#include "lib/rw/push_http.h"
 #include "lib/rw/validate.h"
 #include "cmd/tsdb-head/tsdb-head.h"
 
-static int	check_content_type(struct httpd_req *);
-static int	check_encoding(struct httpd_req *);
 static void	defer(struct daemon *, struct httpd_req *, struct tenant *, int, const struct buf *);
 static void	commit_cb(evutil_socket_t, short, void *);
 static void	on_push(struct httpd_req *, void *);
-
-const char *
-push_tenant_id(struct daemon *d, struct httpd_req *r, size_t *n)
-{
-	const char *id;
-
-	if (!d->o.auth_enabled) {
-		*n = strlen(TENANT_FAKE);
-		return TENANT_FAKE;
-	}
-	id = httpd_req_header(r, TENANT_HEADER);
-	if (id == NULL || *id == '\0') {
-		httpd_reply_text(r, TENANT_STATUS_MISSING, "%s", TENANT_ERR_MISSING);
-		return NULL;
-	}
-	*n = strlen(id);
-	return id;
-}
-
-/* Cortex v1.21: empty, or application/x-protobuf (proto=prometheus.WriteRequest). 0 or answered. */
-static int
-check_content_type(struct httpd_req *r)
-{
-	const char *ct = httpd_req_header(r, "Content-Type"), *semi, *proto;
-	size_t n;
-
-	if (ct == NULL || *ct == '\0')
-		return 0;
-	semi = strchr(ct, ';');
-	n = semi != NULL ? (size_t)(semi - ct) : strlen(ct);
-	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-		n--;
-	if (n != 22 || strncasecmp(ct, "application/x-protobuf", 22) != 0) {
-		httpd_reply_text(r, 415, "expected application/x-protobuf as the first (media) "
-		    "part, got %s content-type", ct);
-		return -1;
-	}
-	if (semi != NULL && (proto = strstr(semi, "proto=")) != NULL &&
-	    strncmp(proto + 6, "prometheus.WriteRequest", 23) != 0) {
-		httpd_reply_text(r, 415, "%s protobuf message is not accepted by this server; "
-		    "only prometheus.WriteRequest is acceptable", proto + 6);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_encoding(struct httpd_req *r)
-{
-	const char *enc = httpd_req_header(r, "Content-Encoding");
-
-	if (enc == NULL || *enc == '\0' || strcasecmp(enc, "snappy") == 0)
-		return 0;
-	httpd_reply_text(r, 415, "%s encoding (compression) is not accepted by this server; "
-	    "only snappy is acceptable", enc);
-	return -1;
-}
 
 static void
 on_push(struct httpd_req *r, void *arg)
 {
 	struct daemon *d = arg;
-	const uint8_t *body;
-	size_t n, idlen, ulen;
+	size_t idlen;
 	const char *id;
 	struct tenant *t;
 	struct err e;
@@ -102,30 +42,9 @@ on_push(struct httpd_req *r, void *arg)
 		httpd_reply_text(r, 503, "ingester not ready: replaying the WAL");
 		return;
 	}
-	if ((id = push_tenant_id(d, r, &idlen)) == NULL ||
-	    check_content_type(r) == -1 || check_encoding(r) == -1)
+	if ((id = rw_push_tenant(r, d->o.auth_enabled, &idlen)) == NULL ||
+	    rw_push_read(r, (size_t)d->o.max_recv, &d->raw, &d->rq) == -1)
 		return;
-	body = httpd_req_body(r, &n);
-	/* Cortex checks the body, then what snappy says it decodes to, against one limit. */
-	if (n > (size_t)d->o.max_recv) {
-		httpd_reply_text(r, 413, "received message larger than max (%zu vs %lld)", n,
-		    (long long)d->o.max_recv);
-		return;
-	}
-	if (snappy_uncompressed_length((const char *)body, n, &ulen) == SNAPPY_OK &&
-	    ulen > (size_t)d->o.max_recv) {
-		httpd_reply_text(r, 413, "received message larger than max (%zu vs %lld)", ulen,
-		    (long long)d->o.max_recv);
-		return;
-	}
-	if (rw_snappy_decode(body, n, (size_t)d->o.max_recv, &d->raw, &e) == -1) {
-		httpd_reply_text(r, 400, "%s", e.msg);
-		return;
-	}
-	if (rw_decode(&d->rq, d->raw.p, d->raw.len, &e) == -1) {
-		httpd_reply_text(r, 400, "%s", e.msg);
-		return;
-	}
 	t = tenants_get(d->tenants, id, idlen, 1, &invalid, &e);
 	if (t == NULL) {
 		/*

@@ -13,6 +13,7 @@
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/tsdb/matcher.h"
+#include "lib/rw/push_http.h"
 #include "cmd/tsdb-head/tsdb-head.h"
 
 /* --storage.remote.read-sample-limit's default. */
@@ -191,7 +192,7 @@ on_read(struct httpd_req *r, void *arg)
 		httpd_reply_text(r, 503, "ingester not ready: replaying the WAL");
 		return;
 	}
-	if ((id = push_tenant_id(d, r, &idlen)) == NULL)
+	if ((id = rw_push_tenant(r, d->o.auth_enabled, &idlen)) == NULL)
 		return;
 	body = httpd_req_body(r, &n);
 	if (n > RR_DECODE_READ_LIMIT) {

@@ -151,8 +151,6 @@ void	push_routes(struct daemon *);
 void	push_commit(struct daemon *);
 void	push_fsync_tick(int, short, void *);
 void	push_free(struct daemon *);
-/* The request's tenant (X-Scope-OrgID, or "fake" without auth); NULL after answering 401. */
-const char *push_tenant_id(struct daemon *, struct httpd_req *, size_t *n);
 
 /* read.c */
 void	read_routes(struct daemon *);

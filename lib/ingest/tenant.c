@@ -70,24 +70,6 @@ static const char *const reason_names[NREASONS] = {
 	[R_INVALID] = "invalid",
 };
 
-/* The validation texts of lib/rw/validate.c, by their first words. */
-static const struct {
-	const char	*prefix;
-	enum reason	 r;
-} validation_reasons[] = {
-	{ "sample missing metric name", R_MISSING_NAME },
-	{ "sample invalid metric name", R_INVALID_NAME },
-	{ "series has too many labels", R_TOO_MANY_LABELS },
-	{ "sample invalid label", R_INVALID_LABEL },
-	{ "label name too long", R_NAME_TOO_LONG },
-	{ "label value too long", R_VALUE_TOO_LONG },
-	{ "duplicate label name", R_DUP_LABEL },
-	{ "labels not sorted", R_NOT_SORTED },
-	{ "labels size bytes exceeded", R_LABELS_SIZE },
-	{ "timestamp too old", R_TOO_OLD },
-	{ "timestamp too new", R_TOO_NEW },
-};
-
 /* Series removed from the head, kept in checkpoints until the WAL moves past them. */
 struct deleted {
 	uint64_t	ref;	/* 0: empty slot */
@@ -441,12 +423,11 @@ ingest_error(struct tenant *t, struct tenant_push_result *r, enum head_err he,
 static enum reason
 validation_reason(const struct buf *msg)
 {
-	for (size_t i = 0; i < sizeof(validation_reasons) / sizeof(validation_reasons[0]); i++) {
-		size_t n = strlen(validation_reasons[i].prefix);
+	const char *name = rw_discard_reason(msg);
 
-		if (msg->len >= n && memcmp(msg->p, validation_reasons[i].prefix, n) == 0)
-			return validation_reasons[i].r;
-	}
+	for (int r = 0; r < NREASONS; r++)
+		if (strcmp(reason_names[r], name) == 0)
+			return (enum reason)r;
 	return R_INVALID;
 }
 

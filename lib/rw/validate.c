@@ -543,3 +543,33 @@ rw_validate_metadata(const struct rw_metadata *m, const struct rw_limits *lim,
 	}
 	return -1;
 }
+
+/* Cortex's reason labels (pkg/util/validation), by the first words of our texts. */
+static const struct {
+	const char	*prefix;
+	const char	*reason;
+} discard_reasons[] = {
+	{ "sample missing metric name", "missing_metric_name" },
+	{ "sample invalid metric name", "metric_name_invalid" },
+	{ "series has too many labels", "max_label_names_per_series" },
+	{ "sample invalid label", "label_invalid" },
+	{ "label name too long", "label_name_too_long" },
+	{ "label value too long", "label_value_too_long" },
+	{ "duplicate label name", "duplicate_label_names" },
+	{ "labels not sorted", "labels_not_sorted" },
+	{ "labels size bytes exceeded", "labels_size_bytes_exceeded" },
+	{ "timestamp too old", "greater_than_max_sample_age" },
+	{ "timestamp too new", "too_far_in_future" },
+};
+
+const char *
+rw_discard_reason(const struct buf *msg)
+{
+	for (size_t i = 0; i < sizeof(discard_reasons) / sizeof(discard_reasons[0]); i++) {
+		size_t n = strlen(discard_reasons[i].prefix);
+
+		if (msg->len >= n && memcmp(msg->p, discard_reasons[i].prefix, n) == 0)
+			return discard_reasons[i].reason;
+	}
+	return "invalid";
+}

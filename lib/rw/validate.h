@@ -94,6 +94,12 @@ int	rw_validate_series(struct rw_series *, const struct rw_limits *,
 int	rw_validate_metadata(const struct rw_metadata *,
 	    const struct rw_limits *, struct buf *msg);
 
+/*
+ * cortex_discarded_samples_total's reason for a message of
+ * rw_validate_series ("missing_metric_name", "label_invalid", ...;
+ * "invalid" for any other).
+ */
+const char *rw_discard_reason(const struct buf *msg);
 /* prometheus/common's legacy rules: [a-zA-Z_:][a-zA-Z0-9_:]*, [a-zA-Z_][a-zA-Z0-9_]*. */
 int	rw_valid_metric_name(const char *, size_t);
 int	rw_valid_label_name(const char *, size_t);

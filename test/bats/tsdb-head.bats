@@ -87,7 +87,9 @@ T=1700000000000
 	assert_output --partial "(default 104857600)"
 	run "$BIN/tsdb-head" -no-such-flag
 	assert_equal "$status" 100
-XX
+	run "$BIN/tsdb-head" -ring.store=consul -blocks-storage.tsdb.dir="$D/x"
+	assert_equal "$status" 100
+	assert_output --partial '-ring.store=consul is not supported'
 	run "$BIN/tsdb-head" -blocks-storage.tsdb.head-compaction-interval=6m -blocks-storage.tsdb.dir="$D/x"
 	assert_equal "$status" 100
 }
