@@ -200,6 +200,74 @@ collectors/compactor 1 c-1"
 	assert_line --partial '"id":"ing-1"'
 }
 
+# blackhole MODE PORT: a listener on 127.0.0.1:PORT that never answers.
+# full: its accept queue is filled, so a connect hangs; silent: connections
+# are accepted and never answered. Ends after 30 s.
+blackhole() {
+	(exec python3 - "$1" "$2" > "$D/blackhole.log" 2>&1 3>&- <<'EOF' & echo $! > "$D/bh.pid"
+import socket, sys, time
+port = int(sys.argv[2])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+cs = []
+if sys.argv[1] == "full":
+    s.listen(0)
+    for i in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        cs.append(c)
+    print("ready", flush=True)
+    time.sleep(30)
+else:
+    s.listen(16)
+    s.settimeout(30)
+    print("ready", flush=True)
+    try:
+        while True:
+            cs.append(s.accept()[0])
+    except socket.timeout:
+        pass
+EOF
+	)
+	PIDS+=("$(cat "$D/bh.pid")")
+	until_ok 5 grep -q ready "$D/blackhole.log"
+}
+
+@test "dial timeout: a connect that hangs gives up after -dial-timeout" {
+	command -v python3 > /dev/null || skip "python3 needed for the listener"
+	local hole
+	hole=$(free_port)
+	blackhole full "$hole"
+	SECONDS=0
+	run "$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$hole" -dial-timeout 500 get collectors/ring
+	assert_failure 2
+	assert_output "kv-etcd-tool: etcd 127.0.0.1:$hole: connect timeout after 500 ms"
+	[ "$SECONDS" -le 3 ]
+	# The next endpoint is tried after it.
+	run "$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$hole,127.0.0.1:$PORT" -dial-timeout 500 \
+		register collectors/ring ing-1
+	assert_success
+}
+
+@test "request timeout: an endpoint that never replies, then the next one" {
+	command -v python3 > /dev/null || skip "python3 needed for the listener"
+	local hole
+	hole=$(free_port)
+	blackhole silent "$hole"
+	"${TOOL[@]}" register collectors/ring ing-1
+	run "$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$hole,127.0.0.1:$PORT" get collectors/ring
+	assert_success
+	assert_line --partial '"id":"ing-1"'
+	run "$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$hole" get collectors/ring
+	assert_failure 2
+	assert_output "kv-etcd-tool: etcd 127.0.0.1:$hole: /v3/kv/range: no reply within 10000 ms"
+}
+
 @test "etcd stopped: a clear connection error naming the endpoint" {
 	"${TOOL[@]}" register collectors/ring ing-1
 	"${TOOL[@]}" watch collectors/ring 2 20000 > "$D/watch.out" 2> "$D/watch.err" 3>&- &
