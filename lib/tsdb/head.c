@@ -616,10 +616,10 @@ head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
 		if (created != NULL)
 			*created = 1;
 	}
-	if (s->cur.n > 0 && t <= s->cur.t) {
-		if (t < s->cur.t)
+	if (s->cur.e.n > 0 && t <= s->cur.e.t) {
+		if (t < s->cur.e.t)
 			return HEAD_ERR_OUT_OF_ORDER;
-		if (v != s->cur.v)
+		if (v != s->cur.e.v)
 			return HEAD_ERR_DUPLICATE;
 	} else
 		h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
@@ -696,7 +696,7 @@ head_replay_sample(struct head *h, uint64_t ref, int64_t t, uint64_t v)
 		h->replay_unknown++;
 		return 0;
 	}
-	if (s->cur.n > 0 && t <= s->cur.t)
+	if (s->cur.e.n > 0 && t <= s->cur.e.t)
 		return 0;
 	h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
 	update_min_max(h, t);

@@ -435,12 +435,12 @@ range_chunks(const struct memseries *s, int64_t mint, int64_t maxt, struct chunk
 				continue;
 			if (t > maxt)
 				break;
-			if (x->n == 0)
+			if (x->e.n == 0)
 				c.mint = t;
 			xor_chunk_append(x, t, v);
 			c.maxt = t;
 		}
-		if (x->n == 0)
+		if (x->e.n == 0)
 			continue;
 		c.data = xor_chunk_bytes(x, &c.len);
 		(*out)[k++] = c;

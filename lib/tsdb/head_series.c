@@ -32,7 +32,7 @@ series_cut(struct memseries *s, int64_t t, int64_t range)
 
 	c = xmalloc(sizeof(*c) + len);
 	c->mint = s->cur_mint;
-	c->maxt = s->cur.t;
+	c->maxt = s->cur.e.t;
 	c->len = (uint32_t)len;
 	memcpy(c->data, p, len);
 	if (s->nclosed == s->closed_cap) {
@@ -53,7 +53,7 @@ series_cut(struct memseries *s, int64_t t, int64_t range)
 int
 memseries_append(struct memseries *s, int64_t t, uint64_t v, int64_t range)
 {
-	uint16_t n = s->cur.n;
+	uint16_t n = s->cur.e.n;
 	int started = 0;
 
 	if (s->cur.b.p == NULL)
@@ -63,7 +63,7 @@ memseries_append(struct memseries *s, int64_t t, uint64_t v, int64_t range)
 		s->next_at = chunk_range_end(t, range);
 		started = 1;
 	} else {
-		if (chunk_cut_due(n, s->cur_mint, s->cur.t, &s->next_at, t)) {
+		if (chunk_cut_due(n, s->cur_mint, s->cur.e.t, &s->next_at, t)) {
 			series_cut(s, t, range);
 			started = 1;
 		}
@@ -75,7 +75,7 @@ memseries_append(struct memseries *s, int64_t t, uint64_t v, int64_t range)
 size_t
 memseries_nchunks(const struct memseries *s)
 {
-	return s->nclosed + (s->cur.n > 0);
+	return s->nclosed + (s->cur.e.n > 0);
 }
 
 int
@@ -85,7 +85,7 @@ memseries_min_time(const struct memseries *s, int64_t *t)
 		*t = s->closed[0]->mint;
 		return 1;
 	}
-	if (s->cur.n > 0) {
+	if (s->cur.e.n > 0) {
 		*t = s->cur_mint;
 		return 1;
 	}
@@ -113,7 +113,7 @@ memseries_truncate(struct memseries *s, int64_t mint)
 {
 	size_t k = 0, n;
 
-	if (s->cur.n > 0 && s->cur.t < mint) {
+	if (s->cur.e.n > 0 && s->cur.e.t < mint) {
 		n = memseries_nchunks(s);
 		memseries_drop_chunks(s);
 		return n;
@@ -147,12 +147,12 @@ memseries_chunks(const struct memseries *s, struct chunk **out, size_t *cap)
 		c->data = hc->data;
 		c->len = hc->len;
 	}
-	if (s->cur.n > 0) {
+	if (s->cur.e.n > 0) {
 		struct chunk *c = &(*out)[s->nclosed];
 
 		memset(c, 0, sizeof(*c));
 		c->mint = s->cur_mint;
-		c->maxt = s->cur.t;
+		c->maxt = s->cur.e.t;
 		c->enc = CHUNK_ENC_XOR;
 		c->data = xor_chunk_bytes(&s->cur, &c->len);
 	}

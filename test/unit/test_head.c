@@ -480,13 +480,13 @@ trim_chunk(struct chunk *c, int64_t mint, int64_t maxt, struct xor_chunk *x)
 	while (xor_iter_next(&it, &t, &v) == 1) {
 		if (t < mint || t > maxt)
 			continue;
-		if (x->n == 0)
+		if (x->e.n == 0)
 			c->mint = t;
 		xor_chunk_append(x, t, v);
 		c->maxt = t;
 	}
 	c->data = xor_chunk_bytes(x, &c->len);
-	return x->n > 0;
+	return x->e.n > 0;
 }
 
 /*
