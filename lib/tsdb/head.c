@@ -18,21 +18,35 @@
 
 /* A WAL ref that replay maps onto an existing series (Prometheus' multiRef). */
 struct head_alias {
-	uint64_t		 ref;
-	struct memseries	*s;
+	uint64_t	 ref;
+	uint32_t	 slot;
 };
 
 #define HTAB_MIN	16
+#define NO_SLOT		UINT32_MAX
 
+static void	stab_init(struct stab *, size_t);
+static void	stab_free(struct stab *);
+static void	stab_resize(struct stab *, size_t);
+static uint32_t	stab_find(const struct head *, const struct stab *, uint32_t,
+		    int (*)(const struct head *, const struct memseries *, const void *),
+		    const void *);
+static void	stab_put(struct stab *, uint32_t, uint32_t);
+static void	stab_del(struct stab *, uint32_t, uint32_t);
+static void	stab_shrink(struct stab *);
+static uint32_t	id_take(struct idstack *, size_t *);
+static void	id_give(struct idstack *, uint32_t);
 static int	eq_istr(const void *, const void *);
-static int	eq_labels(const void *, const void *);
-static int	eq_ref(const void *, const void *);
+static int	eq_labels(const struct head *, const struct memseries *, const void *);
+static int	eq_ref(const struct head *, const struct memseries *, const void *);
 static int	eq_alias(const void *, const void *);
-static struct istr *string_ref(struct head *, struct str);
-static void	string_unref(struct head *, struct istr *);
-static struct memseries *series_lookup(const struct head *, const struct labels *, uint64_t);
-static struct memseries *series_create(struct head *, uint64_t, const struct labels *, uint64_t);
-static void	series_destroy(struct head *, struct memseries *);
+static uint32_t	string_ref(struct head *, struct str);
+static void	string_unref(struct head *, uint32_t);
+static uint32_t	ref_hash(uint64_t);
+static uint32_t	series_by_ref(const struct head *, uint64_t);
+static uint32_t	series_lookup(const struct head *, const struct labels *, uint64_t);
+static uint32_t	series_create(struct head *, uint64_t, const struct labels *, uint64_t);
+static void	series_destroy(struct head *, uint32_t);
 static void	clean_labels(struct head *, const struct labels *, struct labels *);
 static enum head_err check_limits(struct head *, const struct labels *);
 static int64_t	appendable_min_valid(const struct head *);
@@ -158,6 +172,128 @@ head_htab_eq_ptr(const void *entry, const void *key)
 	return entry == key;
 }
 
+/*
+ * The series tables: as htab, with slot numbers (id = slot + 1) and 32 bits
+ * of hash, which also pick the bucket.
+ */
+
+static void
+stab_init(struct stab *t, size_t cap)
+{
+	t->v = xcalloc(cap, sizeof(t->v[0]));
+	t->mask = cap - 1;
+	t->n = 0;
+}
+
+static void
+stab_free(struct stab *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
+stab_resize(struct stab *t, size_t cap)
+{
+	struct sslot *old = t->v;
+	size_t oldcap = t->mask + 1;
+
+	t->v = xcalloc(cap, sizeof(t->v[0]));
+	t->mask = cap - 1;
+	for (size_t i = 0; i < oldcap; i++) {
+		size_t j;
+
+		if (old[i].id == 0)
+			continue;
+		for (j = old[i].h & t->mask; t->v[j].id != 0; j = (j + 1) & t->mask)
+			;
+		t->v[j] = old[i];
+	}
+	free(old);
+}
+
+/* The slot of the series eq() accepts, or NO_SLOT. */
+static uint32_t
+stab_find(const struct head *h, const struct stab *t, uint32_t hash,
+    int (*eq)(const struct head *, const struct memseries *, const void *), const void *key)
+{
+	for (size_t i = hash & t->mask; t->v[i].id != 0; i = (i + 1) & t->mask)
+		if (t->v[i].h == hash && eq(h, h->series[t->v[i].id - 1], key))
+			return t->v[i].id - 1;
+	return NO_SLOT;
+}
+
+static void
+stab_put(struct stab *t, uint32_t hash, uint32_t slot)
+{
+	size_t i;
+
+	if ((t->n + 1) * 4 > (t->mask + 1) * 3)
+		stab_resize(t, (t->mask + 1) * 2);
+	for (i = hash & t->mask; t->v[i].id != 0; i = (i + 1) & t->mask)
+		;
+	t->v[i].h = hash;
+	t->v[i].id = slot + 1;
+	t->n++;
+}
+
+/* Remove slot's entry (present), shifting later entries of the probe run back. */
+static void
+stab_del(struct stab *t, uint32_t hash, uint32_t slot)
+{
+	size_t i, j;
+
+	for (i = hash & t->mask; t->v[i].id != slot + 1; i = (i + 1) & t->mask)
+		;
+	for (j = i;;) {
+		size_t k;
+
+		j = (j + 1) & t->mask;
+		if (t->v[j].id == 0)
+			break;
+		k = t->v[j].h & t->mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		t->v[i] = t->v[j];
+		i = j;
+	}
+	t->v[i].id = 0;
+	t->n--;
+}
+
+static void
+stab_shrink(struct stab *t)
+{
+	size_t cap = t->mask + 1;
+
+	while (cap > HTAB_MIN && t->n * 8 < cap)
+		cap /= 2;
+	if (cap < t->mask + 1)
+		stab_resize(t, cap);
+}
+
+/*
+ * Ids of the head's arrays (strings, series slots): a freed one first, else
+ * the next past the *n in use.
+ */
+static uint32_t
+id_take(struct idstack *free_ids, size_t *n)
+{
+	if (free_ids->n > 0)
+		return free_ids->v[--free_ids->n];
+	return (uint32_t)(*n)++;
+}
+
+static void
+id_give(struct idstack *free_ids, uint32_t id)
+{
+	if (free_ids->n == free_ids->cap) {
+		free_ids->cap = free_ids->cap ? free_ids->cap * 2 : 64;
+		free_ids->v = xreallocarray(free_ids->v, free_ids->cap, sizeof(free_ids->v[0]));
+	}
+	free_ids->v[free_ids->n++] = id;
+}
+
 static int
 eq_istr(const void *entry, const void *key)
 {
@@ -168,15 +304,15 @@ eq_istr(const void *entry, const void *key)
 }
 
 static int
-eq_labels(const void *entry, const void *key)
+eq_labels(const struct head *h, const struct memseries *s, const void *key)
 {
-	const struct memseries *s = entry;
 	const struct labels *ls = key;
 
 	if (s->nlabels != ls->n)
 		return 0;
 	for (size_t i = 0; i < ls->n; i++) {
-		const struct istr *n = s->lbl[2 * i], *v = s->lbl[2 * i + 1];
+		const struct istr *n = head_str(h, s->lbl[2 * i]);
+		const struct istr *v = head_str(h, s->lbl[2 * i + 1]);
 		struct str sn = { n->p, n->len }, sv = { v->p, v->len };
 
 		if (!str_eq(sn, ls->v[i].name) || !str_eq(sv, ls->v[i].value))
@@ -186,10 +322,8 @@ eq_labels(const void *entry, const void *key)
 }
 
 static int
-eq_ref(const void *entry, const void *key)
+eq_ref(const struct head *h, const struct memseries *s, const void *key)
 {
-	const struct memseries *s = entry;
-
 	return s->ref == *(const uint64_t *)key;
 }
 
@@ -215,7 +349,8 @@ head_string_find(const struct head *h, const char *p, size_t len)
 	return sl != NULL ? sl->p : NULL;
 }
 
-static struct istr *
+/* s's id, interned if new. */
+static uint32_t
 string_ref(struct head *h, struct str s)
 {
 	uint64_t hh = str_hash(s.p, s.len, 0);
@@ -225,7 +360,7 @@ string_ref(struct head *h, struct str s)
 	if ((sl = head_htab_find(&h->strings, hh, eq_istr, &s)) != NULL) {
 		is = sl->p;
 		is->refs++;
-		return is;
+		return is->id;
 	}
 	is = xmalloc(sizeof(*is) + s.len + 1);
 	is->refs = 1;
@@ -234,16 +369,26 @@ string_ref(struct head *h, struct str s)
 	if (s.len > 0)
 		memcpy(is->p, s.p, s.len);
 	is->p[s.len] = '\0';
+	is->id = id_take(&h->free_strs, &h->nstrs);
+	if (h->nstrs > h->strs_cap) {
+		h->strs_cap = h->strs_cap ? h->strs_cap * 2 : 64;
+		h->strs = xreallocarray(h->strs, h->strs_cap, sizeof(h->strs[0]));
+	}
+	h->strs[is->id] = is;
 	head_htab_put(&h->strings, hh, is);
-	return is;
+	return is->id;
 }
 
 static void
-string_unref(struct head *h, struct istr *is)
+string_unref(struct head *h, uint32_t id)
 {
+	struct istr *is = h->strs[id];
+
 	if (--is->refs > 0)
 		return;
 	head_htab_del(&h->strings, head_htab_find(&h->strings, is->hash, head_htab_eq_ptr, is));
+	h->strs[id] = NULL;
+	id_give(&h->free_strs, id);
 	free(is);
 }
 
@@ -251,52 +396,70 @@ string_unref(struct head *h, struct istr *is)
  * Series.
  */
 
+static uint32_t
+ref_hash(uint64_t ref)
+{
+	return (uint32_t)head_hash_u64(ref);
+}
+
+static uint32_t
+series_by_ref(const struct head *h, uint64_t ref)
+{
+	return stab_find(h, &h->by_ref, ref_hash(ref), eq_ref, &ref);
+}
+
 struct memseries *
 head_series_get(const struct head *h, uint64_t ref)
 {
-	struct hslot *sl = head_htab_find(&h->by_ref, head_hash_u64(ref), eq_ref, &ref);
+	uint32_t slot = series_by_ref(h, ref);
 
-	return sl != NULL ? sl->p : NULL;
+	return slot != NO_SLOT ? h->series[slot] : NULL;
 }
 
-static struct memseries *
+static uint32_t
 series_lookup(const struct head *h, const struct labels *ls, uint64_t hash)
 {
-	struct hslot *sl = head_htab_find(&h->by_labels, hash, eq_labels, ls);
-
-	return sl != NULL ? sl->p : NULL;
+	return stab_find(h, &h->by_labels, (uint32_t)hash, eq_labels, ls);
 }
 
-static struct memseries *
+/* Returns the new series' slot. */
+static uint32_t
 series_create(struct head *h, uint64_t ref, const struct labels *ls, uint64_t hash)
 {
-	struct memseries *s;
+	struct memseries *s = memseries_new(ref, (uint32_t)ls->n);
+	uint32_t slot;
 
-	s = xcalloc(1, sizeof(*s) + 2 * ls->n * sizeof(s->lbl[0]));
-	s->ref = ref;
-	s->nlabels = (uint32_t)ls->n;
 	for (size_t i = 0; i < ls->n; i++) {
 		s->lbl[2 * i] = string_ref(h, ls->v[i].name);
 		s->lbl[2 * i + 1] = string_ref(h, ls->v[i].value);
 	}
-	head_htab_put(&h->by_labels, hash, s);
-	head_htab_put(&h->by_ref, head_hash_u64(ref), s);
+	slot = id_take(&h->free_slots, &h->nslots);
+	if (h->nslots > h->slots_cap) {
+		h->slots_cap = h->slots_cap ? h->slots_cap * 2 : 64;
+		h->series = xreallocarray(h->series, h->slots_cap, sizeof(h->series[0]));
+	}
+	h->series[slot] = s;
+	stab_put(&h->by_labels, (uint32_t)hash, slot);
+	stab_put(&h->by_ref, ref_hash(ref), slot);
 	head_postings_add(h, s);
 	if (ref > h->last_ref)
 		h->last_ref = ref;
-	return s;
+	return slot;
 }
 
 /* Free a series already taken out of the tables and the postings. */
 static void
-series_destroy(struct head *h, struct memseries *s)
+series_destroy(struct head *h, uint32_t slot)
 {
+	struct memseries *s = h->series[slot];
+
 	h->nchunks -= memseries_nchunks(s);
 	memseries_drop_chunks(s);
-	xor_chunk_free(&s->cur);
 	for (uint32_t i = 0; i < 2 * s->nlabels; i++)
 		string_unref(h, s->lbl[i]);
 	free(s);
+	h->series[slot] = NULL;
+	id_give(&h->free_slots, slot);
 }
 
 int
@@ -306,7 +469,7 @@ head_series_labels(struct head *h, uint64_t ref, struct labels *out)
 
 	if (s == NULL)
 		return 0;
-	memseries_labels(s, &h->scratch, &h->scratch_cap, out);
+	memseries_labels(h, s, &h->scratch, &h->scratch_cap, out);
 	return 1;
 }
 
@@ -329,8 +492,8 @@ head_create(const struct head_opts *o)
 	h->min_valid_time = INT64_MIN;
 	h->append_init = 1;
 	head_htab_init(&h->strings, HTAB_MIN);
-	head_htab_init(&h->by_labels, HTAB_MIN);
-	head_htab_init(&h->by_ref, HTAB_MIN);
+	stab_init(&h->by_labels, HTAB_MIN);
+	stab_init(&h->by_ref, HTAB_MIN);
 	head_htab_init(&h->aliases, HTAB_MIN);
 	head_htab_init(&h->pairs, HTAB_MIN);
 	head_htab_init(&h->pnames, HTAB_MIN);
@@ -343,21 +506,22 @@ head_free(struct head *h)
 	if (h == NULL)
 		return;
 	aliases_clear(h);
-	for (size_t i = 0; i <= h->by_ref.mask; i++) {
-		struct memseries *s = h->by_ref.v[i].p;
-
-		if (s == NULL)
+	for (size_t i = 0; i < h->nslots; i++) {
+		if (h->series[i] == NULL)
 			continue;
-		memseries_drop_chunks(s);
-		xor_chunk_free(&s->cur);
-		free(s);
+		memseries_drop_chunks(h->series[i]);
+		free(h->series[i]);
 	}
 	for (size_t i = 0; i <= h->strings.mask; i++)
 		free(h->strings.v[i].p);
 	head_postings_free(h);
 	head_htab_free(&h->strings);
-	head_htab_free(&h->by_labels);
-	head_htab_free(&h->by_ref);
+	free(h->strs);
+	free(h->free_strs.v);
+	free(h->series);
+	free(h->free_slots.v);
+	stab_free(&h->by_labels);
+	stab_free(&h->by_ref);
 	head_htab_free(&h->aliases);
 	free(h->scratch);
 	free(h);
@@ -585,10 +749,11 @@ enum head_err
 head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
     uint64_t *ref, int *created)
 {
-	struct memseries *s;
+	struct memseries **sp;
 	struct labels cl;
 	enum head_err rc;
 	uint64_t hash;
+	uint32_t slot;
 
 	if (created != NULL)
 		*created = 0;
@@ -609,23 +774,24 @@ head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
 	if (labels_has_dup_names(&cl))
 		return HEAD_ERR_DUP_LABEL_NAME;
 	hash = labels_hash(&cl);
-	if ((s = series_lookup(h, &cl, hash)) == NULL) {
+	if ((slot = series_lookup(h, &cl, hash)) == NO_SLOT) {
 		if ((rc = check_limits(h, &cl)) != HEAD_OK)
 			return rc;
-		s = series_create(h, h->last_ref + 1, &cl, hash);
+		slot = series_create(h, h->last_ref + 1, &cl, hash);
 		if (created != NULL)
 			*created = 1;
 	}
-	if (s->cur.e.n > 0 && t <= s->cur.e.t) {
-		if (t < s->cur.e.t)
+	sp = &h->series[slot];
+	if ((*sp)->enc.n > 0 && t <= (*sp)->enc.t) {
+		if (t < (*sp)->enc.t)
 			return HEAD_ERR_OUT_OF_ORDER;
-		if (v != s->cur.e.v)
+		if (v != (*sp)->enc.v)
 			return HEAD_ERR_DUPLICATE;
 	} else
-		h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
+		h->nchunks += memseries_append(sp, t, v, h->opts.chunk_range);
 	update_min_max(h, t);
 	if (ref != NULL)
-		*ref = s->ref;
+		*ref = (*sp)->ref;
 	return HEAD_OK;
 }
 
@@ -653,8 +819,10 @@ head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct
 {
 	uint64_t hash = labels_hash(ls);
 	struct memseries *s;
+	uint32_t slot;
 
-	if ((s = series_lookup(h, ls, hash)) != NULL) {
+	if ((slot = series_lookup(h, ls, hash)) != NO_SLOT) {
+		s = h->series[slot];
 		/* A repeated series record: samples replayed so far are lost (wal-format.md §6.2). */
 		h->nchunks -= memseries_nchunks(s);
 		memseries_drop_chunks(s);
@@ -669,13 +837,13 @@ head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct
 				a->ref = ref;
 				head_htab_put(&h->aliases, head_hash_u64(ref), a);
 			}
-			a->s = s;
+			a->slot = slot;
 		}
 		if (ref > h->last_ref)
 			h->last_ref = ref;
 		return 0;
 	}
-	if (head_series_get(h, ref) != NULL)
+	if (series_by_ref(h, ref) != NO_SLOT)
 		return err_set(e, "series ref %" PRIu64 " replayed with a different label set", ref);
 	series_create(h, ref, ls, hash);
 	return 0;
@@ -684,21 +852,23 @@ head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct
 int
 head_replay_sample(struct head *h, uint64_t ref, int64_t t, uint64_t v)
 {
-	struct memseries *s = NULL;
+	uint32_t slot = NO_SLOT;
+	struct memseries **sp;
 	struct hslot *sl;
 
 	if (t < h->min_valid_time)
 		return 0;
 	if (h->aliases.n > 0 &&
 	    (sl = head_htab_find(&h->aliases, head_hash_u64(ref), eq_alias, &ref)) != NULL)
-		s = ((struct head_alias *)sl->p)->s;
-	if (s == NULL && (s = head_series_get(h, ref)) == NULL) {
+		slot = ((struct head_alias *)sl->p)->slot;
+	if (slot == NO_SLOT && (slot = series_by_ref(h, ref)) == NO_SLOT) {
 		h->replay_unknown++;
 		return 0;
 	}
-	if (s->cur.e.n > 0 && t <= s->cur.e.t)
+	sp = &h->series[slot];
+	if ((*sp)->enc.n > 0 && t <= (*sp)->enc.t)
 		return 0;
-	h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
+	h->nchunks += memseries_append(sp, t, v, h->opts.chunk_range);
 	update_min_max(h, t);
 	return 1;
 }
@@ -724,13 +894,13 @@ head_replay_end(struct head *h, struct head_refs *dropped)
 static int64_t
 head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 {
-	struct memseries **dead = NULL;
+	uint32_t *dead = NULL;
 	size_t ndead = 0, cap = 0, first = dropped != NULL ? dropped->n : 0;
 	int64_t actual = INT64_MAX;
 
 	aliases_clear(h);
-	for (size_t i = 0; i <= h->by_ref.mask; i++) {
-		struct memseries *s = h->by_ref.v[i].p;
+	for (size_t i = 0; i < h->nslots; i++) {
+		struct memseries *s = h->series[i];
 		int64_t smin;
 
 		if (s == NULL)
@@ -745,17 +915,15 @@ head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 			cap = cap ? cap * 2 : 64;
 			dead = xreallocarray(dead, cap, sizeof(dead[0]));
 		}
-		dead[ndead++] = s;
+		dead[ndead++] = (uint32_t)i;
 	}
 	for (size_t i = 0; i < ndead; i++) {
-		struct memseries *s = dead[i];
+		struct memseries *s = h->series[dead[i]];
 		struct labels ls;
 
-		memseries_labels(s, &h->scratch, &h->scratch_cap, &ls);
-		head_htab_del(&h->by_labels, head_htab_find(&h->by_labels, labels_hash(&ls),
-		    head_htab_eq_ptr, s));
-		head_htab_del(&h->by_ref, head_htab_find(&h->by_ref, head_hash_u64(s->ref),
-		    head_htab_eq_ptr, s));
+		memseries_labels(h, s, &h->scratch, &h->scratch_cap, &ls);
+		stab_del(&h->by_labels, (uint32_t)labels_hash(&ls), dead[i]);
+		stab_del(&h->by_ref, ref_hash(s->ref), dead[i]);
 		if (dropped != NULL)
 			refs_push(dropped, s->ref);
 	}
@@ -766,8 +934,8 @@ head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 	free(dead);
 	if (dropped != NULL && dropped->n > first)
 		qsort(dropped->v + first, dropped->n - first, sizeof(dropped->v[0]), cmp_u64);
-	head_htab_shrink(&h->by_labels);
-	head_htab_shrink(&h->by_ref);
+	stab_shrink(&h->by_labels);
+	stab_shrink(&h->by_ref);
 	head_htab_shrink(&h->strings);
 	head_postings_shrink(h);
 	return actual;

@@ -223,16 +223,21 @@ void	 head_series_set_close(struct head_series_set *);
  * Shared by lib/tsdb/head*.c only; not API.
  */
 
-/* An interned label string: one copy per distinct string, refcounted by series. */
+/*
+ * An interned label string: one copy per distinct string, refcounted by
+ * series; series name it by id (head->strs[id]).
+ */
 struct istr {
 	uint32_t	 refs;
 	uint32_t	 len;
 	uint64_t	 hash;
+	uint32_t	 id;
 	char		 p[];
 };
 
-/* A closed chunk: final XOR bytes. */
+/* A closed chunk: final XOR bytes, in a list oldest first. */
 struct hchunk {
+	struct hchunk	*next;
 	int64_t		 mint;
 	int64_t		 maxt;
 	uint32_t	 len;
@@ -240,20 +245,30 @@ struct hchunk {
 };
 
 /*
- * One series. The open chunk is cur (cur.n == 0: the series has no samples;
- * cur.b.p == NULL until its first sample); its newest sample is cur.t/cur.v.
+ * One series, in one allocation: the fields, the label string ids (name,
+ * value, name, value, ...), then cap bytes for the open chunk, len of them
+ * used. A million of these is the head, so nothing is kept that can be
+ * derived: the open chunk's first sample time is read from its bytes. The
+ * allocation moves as the chunk grows; the series is found through its slot
+ * in head->series. enc.n == 0: no open chunk (the series has no samples
+ * when it has no closed chunks either); its newest sample is enc.t/enc.v.
  */
 struct memseries {
 	uint64_t		 ref;
-	struct xor_chunk	 cur;
-	int64_t			 cur_mint;
 	int64_t			 next_at;	/* the open chunk must end before this */
-	struct hchunk		**closed;	/* oldest first */
-	uint32_t		 nclosed;
-	uint32_t		 closed_cap;
+	struct hchunk		*closed;	/* oldest first */
+	struct xor_enc		 enc;
+	uint16_t		 len;
+	uint16_t		 cap;
 	uint32_t		 nlabels;
-	struct istr		*lbl[];		/* name, value, name, value, ... */
+	uint32_t		 lbl[];
 };
+
+static inline uint8_t *
+memseries_bytes(const struct memseries *s)
+{
+	return (uint8_t *)(s->lbl + 2 * s->nlabels);
+}
 
 /* Open addressing, linear probing, backward-shift deletion; p == NULL is empty. */
 struct hslot {
@@ -263,6 +278,21 @@ struct hslot {
 
 struct htab {
 	struct hslot	*v;
+	size_t		 mask;
+	size_t		 n;
+};
+
+/*
+ * The series tables hold slot numbers in head->series (plus 1; 0 is empty)
+ * with 32 bits of the key's hash: half the size of a pointer table.
+ */
+struct sslot {
+	uint32_t	 h;
+	uint32_t	 id;
+};
+
+struct stab {
+	struct sslot	*v;
 	size_t		 mask;
 	size_t		 n;
 };
@@ -289,6 +319,13 @@ struct pname {
 	uint32_t	 idx;		/* position in head->names */
 };
 
+/* A stack of free slot numbers. */
+struct idstack {
+	uint32_t	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
 struct head {
 	struct head_opts	 opts;
 	int64_t			 min_time;
@@ -300,8 +337,16 @@ struct head {
 	uint64_t		 replay_unknown;
 	uint64_t		 nchunks;
 	struct htab		 strings;	/* istr, hashed by content */
-	struct htab		 by_labels;	/* memseries, hashed by labels_hash */
-	struct htab		 by_ref;	/* memseries, hashed by ref */
+	struct istr		**strs;		/* by id; NULL: free */
+	size_t			 nstrs;
+	size_t			 strs_cap;
+	struct idstack		 free_strs;
+	struct memseries	**series;	/* by slot; NULL: free */
+	size_t			 nslots;
+	size_t			 slots_cap;
+	struct idstack		 free_slots;
+	struct stab		 by_labels;	/* hashed by labels_hash */
+	struct stab		 by_ref;	/* hashed by ref */
 	struct htab		 aliases;	/* replay: struct head_alias */
 	struct htab		 pairs;		/* plist, hashed by (name, value) identity */
 	struct htab		 pnames;	/* pname, hashed by name identity */
@@ -314,6 +359,12 @@ struct head {
 	struct label		*scratch;	/* labels without empty values; head_series_labels */
 	size_t			 scratch_cap;
 };
+
+static inline struct istr *
+head_str(const struct head *h, uint32_t id)
+{
+	return h->strs[id];
+}
 
 /* head.c: tables, strings, series lookup. */
 uint64_t	 head_hash_u64(uint64_t);
@@ -333,8 +384,8 @@ struct plist	*head_plist_get(const struct head *, const struct istr *name,
 		    const struct istr *value);
 struct pname	*head_pname_get(const struct head *, const struct istr *name);
 void		 head_postings_add(struct head *, const struct memseries *);
-/* Drop the refs of series already removed from head->by_ref. */
-void		 head_postings_remove(struct head *, struct memseries *const *dead, size_t n);
+/* Drop the refs of the series in slots dead[], already removed from head->by_ref. */
+void		 head_postings_remove(struct head *, const uint32_t *dead, size_t n);
 void		 head_postings_shrink(struct head *);
 void		 head_postings_free(struct head *);
 
@@ -345,8 +396,13 @@ plist_refs(const struct plist *pl)
 }
 
 /* head_series.c: one series, its chunks cut as Prometheus' head cuts them. */
-/* Append a sample newer than the newest; returns the number of chunks started (0 or 1). */
-int		 memseries_append(struct memseries *, int64_t t, uint64_t v, int64_t range);
+/* A series without samples; the caller fills in lbl[0 .. 2 * nlabels). */
+struct memseries *memseries_new(uint64_t ref, uint32_t nlabels);
+/*
+ * Append a sample newer than the newest to *sp, which may move; returns the
+ * number of chunks started (0 or 1).
+ */
+int		 memseries_append(struct memseries **sp, int64_t t, uint64_t v, int64_t range);
 /* Drop the chunks ending before mint; returns how many. */
 size_t		 memseries_truncate(struct memseries *, int64_t mint);
 void		 memseries_drop_chunks(struct memseries *);
@@ -355,12 +411,12 @@ size_t		 memseries_nchunks(const struct memseries *);
 int		 memseries_min_time(const struct memseries *, int64_t *);
 /* All chunks, oldest first, into *out (grown as needed): closed, then the open one. */
 size_t		 memseries_chunks(const struct memseries *, struct chunk **out, size_t *cap);
-/* Prometheus' rangeForTimestamp: the end of t's chunk range (Go arithmetic). */
 /* s's labels as a struct labels over *scratch (grown as needed; the caller frees it). */
-void		 memseries_labels(const struct memseries *, struct label **scratch,
-		    size_t *cap, struct labels *out);
+void		 memseries_labels(const struct head *, const struct memseries *,
+		    struct label **scratch, size_t *cap, struct labels *out);
 /* labels_cmp of two series. */
-int		 memseries_cmp(const struct memseries *, const struct memseries *);
+int		 memseries_cmp(const struct head *, const struct memseries *,
+		    const struct memseries *);
 #endif
 
 #endif

@@ -140,7 +140,8 @@ void
 head_postings_add(struct head *h, const struct memseries *s)
 {
 	for (uint32_t i = 0; i < s->nlabels; i++)
-		plist_add(plist_get_or_add(h, s->lbl[2 * i], s->lbl[2 * i + 1]), s->ref);
+		plist_add(plist_get_or_add(h, head_str(h, s->lbl[2 * i]),
+		    head_str(h, s->lbl[2 * i + 1])), s->ref);
 	if (h->nall == h->all_cap) {
 		h->all_cap = h->all_cap ? h->all_cap * 2 : 64;
 		h->all = xreallocarray(h->all, h->all_cap, sizeof(h->all[0]));
@@ -187,7 +188,7 @@ plist_remove(struct head *h, struct plist *pl)
  * once, whatever the number of dead series in it.
  */
 void
-head_postings_remove(struct head *h, struct memseries *const *dead, size_t n)
+head_postings_remove(struct head *h, const uint32_t *dead, size_t n)
 {
 	struct plist **dirty = NULL;
 	size_t ndirty = 0, cap = 0;
@@ -195,10 +196,11 @@ head_postings_remove(struct head *h, struct memseries *const *dead, size_t n)
 	if (n == 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const struct memseries *s = dead[i];
+		const struct memseries *s = h->series[dead[i]];
 
 		for (uint32_t j = 0; j < s->nlabels; j++) {
-			struct plist *pl = head_plist_get(h, s->lbl[2 * j], s->lbl[2 * j + 1]);
+			struct plist *pl = head_plist_get(h, head_str(h, s->lbl[2 * j]),
+			    head_str(h, s->lbl[2 * j + 1]));
 
 			if (pl->dirty)
 				continue;

@@ -14,9 +14,15 @@
 #include "lib/base/xmalloc.h"
 #include "lib/tsdb/head.h"
 
+/* A series to sort by labels: memseries_cmp needs its head. */
+struct sentry {
+	const struct head	*h;
+	const struct memseries	*s;
+};
+
 struct head_series_set {
 	struct head		 *h;
-	struct memseries	**v;
+	struct sentry		 *v;
 	size_t			  n;
 	size_t			  pos;		/* 1 + index of the current series */
 	int64_t			  mint;
@@ -250,7 +256,9 @@ head_label_values(struct head *h, struct str name, struct str **out, size_t *n)
 static int
 cmp_series(const void *a, const void *b)
 {
-	return memseries_cmp(*(struct memseries *const *)a, *(struct memseries *const *)b);
+	const struct sentry *x = a, *y = b;
+
+	return memseries_cmp(x->h, x->s, y->s);
 }
 
 /* Closed intervals [c.mint, c.maxt] and [mint, maxt] meet. */
@@ -294,7 +302,7 @@ head_select(struct head *h, const struct matcher *ms, size_t nm, int64_t mint, i
 
 		if (s != NULL && series_overlapping(s, mint, maxt, &ss->all, &ss->acap,
 		    &ss->ov, &ss->ovcap) > 0)
-			ss->v[ss->n++] = s;
+			ss->v[ss->n++] = (struct sentry){ h, s };
 	}
 	head_refs_free(&refs);
 	qsort(ss->v, ss->n, sizeof(ss->v[0]), cmp_series);
@@ -308,8 +316,8 @@ head_series_set_next(struct head_series_set *ss, const struct labels **ls)
 
 	if (ss->pos >= ss->n)
 		return 0;
-	s = ss->v[ss->pos++];
-	memseries_labels(s, &ss->lbuf, &ss->lcap, &ss->ls);
+	s = ss->v[ss->pos++].s;
+	memseries_labels(ss->h, s, &ss->lbuf, &ss->lcap, &ss->ls);
 	ss->nov = series_overlapping(s, ss->mint, ss->maxt, &ss->all, &ss->acap,
 	    &ss->ov, &ss->ovcap);
 	ss->ci = 0;
@@ -321,7 +329,7 @@ head_series_set_next(struct head_series_set *ss, const struct labels **ls)
 uint64_t
 head_series_set_ref(const struct head_series_set *ss)
 {
-	return ss->pos > 0 ? ss->v[ss->pos - 1]->ref : 0;
+	return ss->pos > 0 ? ss->v[ss->pos - 1].s->ref : 0;
 }
 
 int
@@ -452,7 +460,7 @@ int
 head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_dir,
     struct block_meta *meta, int *written, struct err *e)
 {
-	struct memseries **all;
+	struct sentry *all;
 	struct block_writer *w;
 	struct block_meta *wm;
 	struct chunk *chunks = NULL, *scratch = NULL;
@@ -472,19 +480,20 @@ head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_
 	xor_chunk_init(&re[0]);
 	xor_chunk_init(&re[1]);
 	all = xcalloc(h->by_ref.n ? h->by_ref.n : 1, sizeof(all[0]));
-	for (size_t i = 0; i <= h->by_ref.mask; i++)
-		if (h->by_ref.v[i].p != NULL)
-			all[n++] = h->by_ref.v[i].p;
+	for (size_t i = 0; i < h->nslots; i++)
+		if (h->series[i] != NULL)
+			all[n++] = (struct sentry){ h, h->series[i] };
 	qsort(all, n, sizeof(all[0]), cmp_series);
 	if (head_symbols(h, w, e) == -1)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct labels ls;
-		size_t nc = range_chunks(all[i], mint, maxt - 1, &scratch, &scap, &chunks, &ccap, re);
+		size_t nc = range_chunks(all[i].s, mint, maxt - 1, &scratch, &scap, &chunks, &ccap,
+		    re);
 
 		if (nc == 0)
 			continue;
-		memseries_labels(all[i], &lbuf, &lcap, &ls);
+		memseries_labels(h, all[i].s, &lbuf, &lcap, &ls);
 		if (block_writer_add_series(w, &ls, chunks, nc, e) == -1)
 			goto fail;
 	}
