@@ -19,51 +19,41 @@
 /* A WAL ref that replay maps onto an existing series (Prometheus' multiRef). */
 struct head_alias {
 	uint64_t	 ref;
-	uint32_t	 slot;
+	uint32_t	 series;	/* its id */
 };
 
-#define HTAB_MIN	16
-#define NO_SLOT		UINT32_MAX
+#define ITAB_MIN	16
 
-static void	stab_init(struct stab *, size_t);
-static void	stab_free(struct stab *);
-static void	stab_resize(struct stab *, size_t);
-static uint32_t	stab_find(const struct head *, const struct stab *, uint32_t,
-		    int (*)(const struct head *, const struct memseries *, const void *),
-		    const void *);
-static void	stab_put(struct stab *, uint32_t, uint32_t);
-static void	stab_del(struct stab *, uint32_t, uint32_t);
-static void	stab_shrink(struct stab *);
-static uint32_t	id_take(struct idstack *, size_t *);
-static void	id_give(struct idstack *, uint32_t);
-static int	eq_istr(const void *, const void *);
-static int	eq_labels(const struct head *, const struct memseries *, const void *);
-static int	eq_ref(const struct head *, const struct memseries *, const void *);
-static int	eq_alias(const void *, const void *);
+static void	itab_alloc(struct itab *, size_t);
+static void	itab_resize(struct itab *, size_t);
+static int	eq_istr(const struct head *, uint32_t, const void *);
+static int	eq_labels(const struct head *, uint32_t, const void *);
+static int	eq_ref(const struct head *, uint32_t, const void *);
+static int	eq_alias(const struct head *, uint32_t, const void *);
 static uint32_t	string_ref(struct head *, struct str);
 static void	string_unref(struct head *, uint32_t);
 static uint32_t	ref_hash(uint64_t);
+static int	series_by_id(uint64_t, uint32_t);
 static uint32_t	series_by_ref(const struct head *, uint64_t);
 static uint32_t	series_lookup(const struct head *, const struct labels *, uint64_t);
 static uint32_t	series_create(struct head *, uint64_t, const struct labels *, uint64_t);
-static void	series_destroy(struct head *, uint32_t);
+static void	series_unlink(struct head *, uint32_t);
+static void	series_destroy(struct head *, struct memseries *);
+static void	series_append(struct head *, uint32_t, int64_t, uint64_t);
 static void	clean_labels(struct head *, const struct labels *, struct labels *);
 static enum head_err check_limits(struct head *, const struct labels *);
 static int64_t	appendable_min_valid(const struct head *);
 static void	update_min_max(struct head *, int64_t);
 static int64_t	head_gc(struct head *, int64_t, struct head_refs *);
 static void	aliases_clear(struct head *);
+static void	alias_set(struct head *, uint64_t, uint32_t);
 static void	refs_push(struct head_refs *, uint64_t);
 static int	cmp_u64(const void *, const void *);
-
-/*
- * Hash tables.
- */
 
 uint64_t
 head_hash_u64(uint64_t x)
 {
-	/* splitmix64's finalizer: refs and pointers are far from random. */
+	/* splitmix64's finalizer: refs and ids are far from random. */
 	x ^= x >> 30;
 	x *= 0xbf58476d1ce4e5b9ULL;
 	x ^= x >> 27;
@@ -72,134 +62,101 @@ head_hash_u64(uint64_t x)
 	return x;
 }
 
-void
-head_htab_init(struct htab *t, size_t cap)
+/*
+ * Id arrays.
+ */
+
+uint32_t
+head_idarr_add(struct idarr *a, void *p)
 {
-	t->v = xcalloc(cap, sizeof(t->v[0]));
-	t->mask = cap - 1;
-	t->n = 0;
-}
+	uint32_t id;
 
-void
-head_htab_free(struct htab *t)
-{
-	free(t->v);
-	memset(t, 0, sizeof(*t));
-}
-
-static void
-head_htab_resize(struct htab *t, size_t cap)
-{
-	struct hslot *old = t->v;
-	size_t oldcap = t->mask + 1;
-
-	t->v = xcalloc(cap, sizeof(t->v[0]));
-	t->mask = cap - 1;
-	for (size_t i = 0; i < oldcap; i++) {
-		size_t j;
-
-		if (old[i].p == NULL)
-			continue;
-		for (j = old[i].h & t->mask; t->v[j].p != NULL; j = (j + 1) & t->mask)
-			;
-		t->v[j] = old[i];
+	if (a->nfree > 0)
+		id = a->free[--a->nfree];
+	else {
+		if (a->n == a->cap) {
+			a->cap = a->cap ? a->cap * 2 : 64;
+			a->v = xreallocarray(a->v, a->cap, sizeof(a->v[0]));
+		}
+		id = (uint32_t)a->n++;
 	}
-	free(old);
+	a->v[id] = p;
+	return id;
 }
 
-struct hslot *
-head_htab_find(const struct htab *t, uint64_t h, int (*eq)(const void *, const void *),
-    const void *key)
-{
-	for (size_t i = h & t->mask; t->v[i].p != NULL; i = (i + 1) & t->mask)
-		if (t->v[i].h == h && eq(t->v[i].p, key))
-			return &t->v[i];
-	return NULL;
-}
-
-/* Insert an entry known to be absent; the table stays at most 3/4 full. */
 void
-head_htab_put(struct htab *t, uint64_t h, void *p)
+head_idarr_del(struct idarr *a, uint32_t id)
 {
-	size_t i;
-
-	if ((t->n + 1) * 4 > (t->mask + 1) * 3)
-		head_htab_resize(t, (t->mask + 1) * 2);
-	for (i = h & t->mask; t->v[i].p != NULL; i = (i + 1) & t->mask)
-		;
-	t->v[i].h = h;
-	t->v[i].p = p;
-	t->n++;
-}
-
-/* Remove a slot, shifting later entries of the probe run back into the hole. */
-void
-head_htab_del(struct htab *t, struct hslot *slot)
-{
-	size_t i = (size_t)(slot - t->v), j = i;
-
-	for (;;) {
-		size_t k;
-
-		j = (j + 1) & t->mask;
-		if (t->v[j].p == NULL)
-			break;
-		k = t->v[j].h & t->mask;
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		t->v[i] = t->v[j];
-		i = j;
+	a->v[id] = NULL;
+	if (a->nfree == a->free_cap) {
+		a->free_cap = a->free_cap ? a->free_cap * 2 : 64;
+		a->free = xreallocarray(a->free, a->free_cap, sizeof(a->free[0]));
 	}
-	t->v[i].p = NULL;
-	t->n--;
+	a->free[a->nfree++] = id;
 }
 
-/* After a gc: give back memory when the table is mostly empty. */
+/* After a gc: forget the free ids at the end, give back memory when mostly empty. */
 void
-head_htab_shrink(struct htab *t)
+head_idarr_shrink(struct idarr *a)
 {
-	size_t cap = t->mask + 1;
+	size_t k = 0;
 
-	while (cap > HTAB_MIN && t->n * 8 < cap)
-		cap /= 2;
-	if (cap < t->mask + 1)
-		head_htab_resize(t, cap);
+	while (a->n > 0 && a->v[a->n - 1] == NULL)
+		a->n--;
+	for (size_t i = 0; i < a->nfree; i++)
+		if (a->free[i] < a->n)
+			a->free[k++] = a->free[i];
+	a->nfree = k;
+	if (a->cap > 64 && a->n * 4 < a->cap) {
+		a->cap = a->n * 2 > 64 ? a->n * 2 : 64;
+		a->v = xreallocarray(a->v, a->cap, sizeof(a->v[0]));
+	}
+	if (a->free_cap > 64 && a->nfree * 4 < a->free_cap) {
+		a->free_cap = a->nfree * 2 > 64 ? a->nfree * 2 : 64;
+		a->free = xreallocarray(a->free, a->free_cap, sizeof(a->free[0]));
+	}
 }
 
-int
-head_htab_eq_ptr(const void *entry, const void *key)
+void
+head_idarr_free(struct idarr *a)
 {
-	return entry == key;
+	free(a->v);
+	free(a->free);
+	memset(a, 0, sizeof(*a));
 }
 
 /*
- * The series tables: as htab, with slot numbers (id = slot + 1) and 32 bits
- * of hash, which also pick the bucket.
+ * Hash tables.
  */
 
 static void
-stab_init(struct stab *t, size_t cap)
+itab_alloc(struct itab *t, size_t cap)
 {
 	t->v = xcalloc(cap, sizeof(t->v[0]));
 	t->mask = cap - 1;
+}
+
+void
+head_itab_init(struct itab *t)
+{
+	itab_alloc(t, ITAB_MIN);
 	t->n = 0;
 }
 
-static void
-stab_free(struct stab *t)
+void
+head_itab_free(struct itab *t)
 {
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }
 
 static void
-stab_resize(struct stab *t, size_t cap)
+itab_resize(struct itab *t, size_t cap)
 {
-	struct sslot *old = t->v;
+	struct islot *old = t->v;
 	size_t oldcap = t->mask + 1;
 
-	t->v = xcalloc(cap, sizeof(t->v[0]));
-	t->mask = cap - 1;
+	itab_alloc(t, cap);
 	for (size_t i = 0; i < oldcap; i++) {
 		size_t j;
 
@@ -212,38 +169,38 @@ stab_resize(struct stab *t, size_t cap)
 	free(old);
 }
 
-/* The slot of the series eq() accepts, or NO_SLOT. */
-static uint32_t
-stab_find(const struct head *h, const struct stab *t, uint32_t hash,
-    int (*eq)(const struct head *, const struct memseries *, const void *), const void *key)
+uint32_t
+head_itab_find(const struct head *h, const struct itab *t, uint32_t hash,
+    int (*eq)(const struct head *, uint32_t, const void *), const void *key)
 {
 	for (size_t i = hash & t->mask; t->v[i].id != 0; i = (i + 1) & t->mask)
-		if (t->v[i].h == hash && eq(h, h->series[t->v[i].id - 1], key))
+		if (t->v[i].h == hash && eq(h, t->v[i].id - 1, key))
 			return t->v[i].id - 1;
-	return NO_SLOT;
+	return HEAD_NO_ID;
 }
 
-static void
-stab_put(struct stab *t, uint32_t hash, uint32_t slot)
+/* The table stays at most 3/4 full. */
+void
+head_itab_put(struct itab *t, uint32_t hash, uint32_t id)
 {
 	size_t i;
 
 	if ((t->n + 1) * 4 > (t->mask + 1) * 3)
-		stab_resize(t, (t->mask + 1) * 2);
+		itab_resize(t, (t->mask + 1) * 2);
 	for (i = hash & t->mask; t->v[i].id != 0; i = (i + 1) & t->mask)
 		;
 	t->v[i].h = hash;
-	t->v[i].id = slot + 1;
+	t->v[i].id = id + 1;
 	t->n++;
 }
 
-/* Remove slot's entry (present), shifting later entries of the probe run back. */
-static void
-stab_del(struct stab *t, uint32_t hash, uint32_t slot)
+/* Remove id's entry, shifting later entries of the probe run back into the hole. */
+void
+head_itab_del(struct itab *t, uint32_t hash, uint32_t id)
 {
 	size_t i, j;
 
-	for (i = hash & t->mask; t->v[i].id != slot + 1; i = (i + 1) & t->mask)
+	for (i = hash & t->mask; t->v[i].id != id + 1; i = (i + 1) & t->mask)
 		;
 	for (j = i;;) {
 		size_t k;
@@ -261,51 +218,31 @@ stab_del(struct stab *t, uint32_t hash, uint32_t slot)
 	t->n--;
 }
 
-static void
-stab_shrink(struct stab *t)
+/* After a gc: give back memory when the table is mostly empty. */
+void
+head_itab_shrink(struct itab *t)
 {
 	size_t cap = t->mask + 1;
 
-	while (cap > HTAB_MIN && t->n * 8 < cap)
+	while (cap > ITAB_MIN && t->n * 8 < cap)
 		cap /= 2;
 	if (cap < t->mask + 1)
-		stab_resize(t, cap);
-}
-
-/*
- * Ids of the head's arrays (strings, series slots): a freed one first, else
- * the next past the *n in use.
- */
-static uint32_t
-id_take(struct idstack *free_ids, size_t *n)
-{
-	if (free_ids->n > 0)
-		return free_ids->v[--free_ids->n];
-	return (uint32_t)(*n)++;
-}
-
-static void
-id_give(struct idstack *free_ids, uint32_t id)
-{
-	if (free_ids->n == free_ids->cap) {
-		free_ids->cap = free_ids->cap ? free_ids->cap * 2 : 64;
-		free_ids->v = xreallocarray(free_ids->v, free_ids->cap, sizeof(free_ids->v[0]));
-	}
-	free_ids->v[free_ids->n++] = id;
+		itab_resize(t, cap);
 }
 
 static int
-eq_istr(const void *entry, const void *key)
+eq_istr(const struct head *h, uint32_t id, const void *key)
 {
-	const struct istr *s = entry;
+	const struct istr *s = head_str(h, id);
 	const struct str *k = key;
 
 	return s->len == k->len && (k->len == 0 || memcmp(s->p, k->p, k->len) == 0);
 }
 
 static int
-eq_labels(const struct head *h, const struct memseries *s, const void *key)
+eq_labels(const struct head *h, uint32_t id, const void *key)
 {
+	const struct memseries *s = h->series.v[id];
 	const struct labels *ls = key;
 
 	if (s->nlabels != ls->n)
@@ -322,73 +259,64 @@ eq_labels(const struct head *h, const struct memseries *s, const void *key)
 }
 
 static int
-eq_ref(const struct head *h, const struct memseries *s, const void *key)
+eq_ref(const struct head *h, uint32_t id, const void *key)
 {
+	const struct memseries *s = h->series.v[id];
+
 	return s->ref == *(const uint64_t *)key;
 }
 
 static int
-eq_alias(const void *entry, const void *key)
+eq_alias(const struct head *h, uint32_t id, const void *key)
 {
-	const struct head_alias *a = entry;
-
-	return a->ref == *(const uint64_t *)key;
+	return h->aliases[id].ref == *(const uint64_t *)key;
 }
 
 /*
  * Interned strings: one refcounted copy per distinct label name or value.
  */
 
-struct istr *
+uint32_t
 head_string_find(const struct head *h, const char *p, size_t len)
 {
 	struct str k = { p, len };
-	struct hslot *sl;
 
-	sl = head_htab_find(&h->strings, str_hash(p, len, 0), eq_istr, &k);
-	return sl != NULL ? sl->p : NULL;
+	return head_itab_find(h, &h->strings, (uint32_t)str_hash(p, len, 0), eq_istr, &k);
 }
 
 /* s's id, interned if new. */
 static uint32_t
 string_ref(struct head *h, struct str s)
 {
-	uint64_t hh = str_hash(s.p, s.len, 0);
-	struct hslot *sl;
+	uint32_t hh = (uint32_t)str_hash(s.p, s.len, 0), id;
 	struct istr *is;
 
-	if ((sl = head_htab_find(&h->strings, hh, eq_istr, &s)) != NULL) {
-		is = sl->p;
-		is->refs++;
-		return is->id;
+	if ((id = head_itab_find(h, &h->strings, hh, eq_istr, &s)) != HEAD_NO_ID) {
+		head_str(h, id)->refs++;
+		return id;
 	}
 	is = xmalloc(sizeof(*is) + s.len + 1);
 	is->refs = 1;
 	is->len = (uint32_t)s.len;
 	is->hash = hh;
+	is->pname = HEAD_NO_ID;
 	if (s.len > 0)
 		memcpy(is->p, s.p, s.len);
 	is->p[s.len] = '\0';
-	is->id = id_take(&h->free_strs, &h->nstrs);
-	if (h->nstrs > h->strs_cap) {
-		h->strs_cap = h->strs_cap ? h->strs_cap * 2 : 64;
-		h->strs = xreallocarray(h->strs, h->strs_cap, sizeof(h->strs[0]));
-	}
-	h->strs[is->id] = is;
-	head_htab_put(&h->strings, hh, is);
-	return is->id;
+	id = head_idarr_add(&h->strs, is);
+	head_itab_put(&h->strings, hh, id);
+	return id;
 }
 
 static void
 string_unref(struct head *h, uint32_t id)
 {
-	struct istr *is = h->strs[id];
+	struct istr *is = head_str(h, id);
 
 	if (--is->refs > 0)
 		return;
-	head_htab_del(&h->strings, head_htab_find(&h->strings, is->hash, head_htab_eq_ptr, is));
-	h->strs[id] = NULL;
-	id_give(&h->free_strs, id);
+	head_itab_del(&h->strings, is->hash, id);
+	head_idarr_del(&h->strs, id);
 	free(is);
 }
 
@@ -402,64 +330,98 @@ ref_hash(uint64_t ref)
 	return (uint32_t)head_hash_u64(ref);
 }
 
+/*
+ * Ids and refs are both handed out in order, so a series' id is mostly its
+ * ref - 1: such a series is found by id and has no by_ref entry. The others
+ * (ids reused after a gc, refs from a WAL) are in by_ref.
+ */
+static int
+series_by_id(uint64_t ref, uint32_t id)
+{
+	return ref - 1 == id;
+}
+
 static uint32_t
 series_by_ref(const struct head *h, uint64_t ref)
 {
-	return stab_find(h, &h->by_ref, ref_hash(ref), eq_ref, &ref);
+	const struct memseries *s;
+
+	if (ref - 1 < h->series.n && (s = h->series.v[ref - 1]) != NULL && s->ref == ref)
+		return (uint32_t)(ref - 1);
+	if (h->by_ref.n == 0)
+		return HEAD_NO_ID;
+	return head_itab_find(h, &h->by_ref, ref_hash(ref), eq_ref, &ref);
 }
 
 struct memseries *
 head_series_get(const struct head *h, uint64_t ref)
 {
-	uint32_t slot = series_by_ref(h, ref);
+	uint32_t id = series_by_ref(h, ref);
 
-	return slot != NO_SLOT ? h->series[slot] : NULL;
+	return id != HEAD_NO_ID ? h->series.v[id] : NULL;
 }
 
 static uint32_t
 series_lookup(const struct head *h, const struct labels *ls, uint64_t hash)
 {
-	return stab_find(h, &h->by_labels, (uint32_t)hash, eq_labels, ls);
+	return head_itab_find(h, &h->by_labels, (uint32_t)hash, eq_labels, ls);
 }
 
-/* Returns the new series' slot. */
+/* Returns the new series' id. */
 static uint32_t
 series_create(struct head *h, uint64_t ref, const struct labels *ls, uint64_t hash)
 {
 	struct memseries *s = memseries_new(ref, (uint32_t)ls->n);
-	uint32_t slot;
+	uint32_t id;
 
 	for (size_t i = 0; i < ls->n; i++) {
 		s->lbl[2 * i] = string_ref(h, ls->v[i].name);
 		s->lbl[2 * i + 1] = string_ref(h, ls->v[i].value);
 	}
-	slot = id_take(&h->free_slots, &h->nslots);
-	if (h->nslots > h->slots_cap) {
-		h->slots_cap = h->slots_cap ? h->slots_cap * 2 : 64;
-		h->series = xreallocarray(h->series, h->slots_cap, sizeof(h->series[0]));
-	}
-	h->series[slot] = s;
-	stab_put(&h->by_labels, (uint32_t)hash, slot);
-	stab_put(&h->by_ref, ref_hash(ref), slot);
+	id = head_idarr_add(&h->series, s);
+	head_itab_put(&h->by_labels, (uint32_t)hash, id);
+	if (!series_by_id(ref, id))
+		head_itab_put(&h->by_ref, ref_hash(ref), id);
 	head_postings_add(h, s);
 	if (ref > h->last_ref)
 		h->last_ref = ref;
-	return slot;
+	return id;
 }
 
-/* Free a series already taken out of the tables and the postings. */
+/* Take series id out of the tables and give up its id; the postings still name it. */
 static void
-series_destroy(struct head *h, uint32_t slot)
+series_unlink(struct head *h, uint32_t id)
 {
-	struct memseries *s = h->series[slot];
+	const struct memseries *s = h->series.v[id];
+	struct labels ls;
 
+	memseries_labels(h, s, &h->scratch, &h->scratch_cap, &ls);
+	head_itab_del(&h->by_labels, (uint32_t)labels_hash(&ls), id);
+	if (!series_by_id(s->ref, id))
+		head_itab_del(&h->by_ref, ref_hash(s->ref), id);
+	head_idarr_del(&h->series, id);
+}
+
+/* Free a series already unlinked and taken out of the postings. */
+static void
+series_destroy(struct head *h, struct memseries *s)
+{
 	h->nchunks -= memseries_nchunks(s);
 	memseries_drop_chunks(s);
 	for (uint32_t i = 0; i < 2 * s->nlabels; i++)
 		string_unref(h, s->lbl[i]);
 	free(s);
-	h->series[slot] = NULL;
-	id_give(&h->free_slots, slot);
+}
+
+/* Append a sample newer than the series' newest; the series may move. */
+static void
+series_append(struct head *h, uint32_t id, int64_t t, uint64_t v)
+{
+	struct memseries *s = h->series.v[id];
+
+	h->nchunks += memseries_append(&s, t, v, h->opts.chunk_range);
+	h->series.v[id] = s;
+	update_min_max(h, t);
 }
 
 int
@@ -491,12 +453,11 @@ head_create(const struct head_opts *o)
 	h->max_time = INT64_MIN;
 	h->min_valid_time = INT64_MIN;
 	h->append_init = 1;
-	head_htab_init(&h->strings, HTAB_MIN);
-	stab_init(&h->by_labels, HTAB_MIN);
-	stab_init(&h->by_ref, HTAB_MIN);
-	head_htab_init(&h->aliases, HTAB_MIN);
-	head_htab_init(&h->pairs, HTAB_MIN);
-	head_htab_init(&h->pnames, HTAB_MIN);
+	head_itab_init(&h->strings);
+	head_itab_init(&h->by_labels);
+	head_itab_init(&h->by_ref);
+	head_itab_init(&h->by_alias);
+	head_itab_init(&h->pairs);
 	return h;
 }
 
@@ -505,24 +466,22 @@ head_free(struct head *h)
 {
 	if (h == NULL)
 		return;
-	aliases_clear(h);
-	for (size_t i = 0; i < h->nslots; i++) {
-		if (h->series[i] == NULL)
+	for (size_t i = 0; i < h->series.n; i++) {
+		if (h->series.v[i] == NULL)
 			continue;
-		memseries_drop_chunks(h->series[i]);
-		free(h->series[i]);
+		memseries_drop_chunks(h->series.v[i]);
+		free(h->series.v[i]);
 	}
-	for (size_t i = 0; i <= h->strings.mask; i++)
-		free(h->strings.v[i].p);
+	for (size_t i = 0; i < h->strs.n; i++)
+		free(h->strs.v[i]);
 	head_postings_free(h);
-	head_htab_free(&h->strings);
-	free(h->strs);
-	free(h->free_strs.v);
-	free(h->series);
-	free(h->free_slots.v);
-	stab_free(&h->by_labels);
-	stab_free(&h->by_ref);
-	head_htab_free(&h->aliases);
+	head_idarr_free(&h->series);
+	head_idarr_free(&h->strs);
+	head_itab_free(&h->strings);
+	head_itab_free(&h->by_labels);
+	head_itab_free(&h->by_ref);
+	head_itab_free(&h->by_alias);
+	free(h->aliases);
 	free(h->scratch);
 	free(h);
 }
@@ -531,7 +490,7 @@ void
 head_stats(const struct head *h, struct head_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->num_series = h->by_ref.n;
+	st->num_series = h->by_labels.n;
 	st->num_chunks = h->nchunks;
 	st->next_ref = h->last_ref + 1;
 	st->min_time = h->min_time;
@@ -725,22 +684,22 @@ copy:
 static enum head_err
 check_limits(struct head *h, const struct labels *ls)
 {
-	struct istr *nm, *val;
+	uint32_t nm, val;
 	struct plist *pl;
 	struct str name;
 
-	if (h->opts.max_series > 0 && h->by_ref.n >= h->opts.max_series)
+	if (h->opts.max_series > 0 && h->by_labels.n >= h->opts.max_series)
 		return HEAD_ERR_SERIES_LIMIT;
 	if (h->opts.max_series_per_metric == 0)
 		return HEAD_OK;
 	name = labels_get(ls, STR_LIT("__name__"));
 	if (name.len == 0)
 		return HEAD_OK;
-	if ((nm = head_string_find(h, "__name__", 8)) == NULL ||
-	    (val = head_string_find(h, name.p, name.len)) == NULL ||
+	if ((nm = head_string_find(h, "__name__", 8)) == HEAD_NO_ID ||
+	    (val = head_string_find(h, name.p, name.len)) == HEAD_NO_ID ||
 	    (pl = head_plist_get(h, nm, val)) == NULL)
 		return HEAD_OK;
-	if (pl->n >= h->opts.max_series_per_metric)
+	if (head_reflist_len(&pl->refs) >= h->opts.max_series_per_metric)
 		return HEAD_ERR_METRIC_SERIES_LIMIT;
 	return HEAD_OK;
 }
@@ -749,11 +708,11 @@ enum head_err
 head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
     uint64_t *ref, int *created)
 {
-	struct memseries **sp;
+	const struct memseries *s;
 	struct labels cl;
 	enum head_err rc;
 	uint64_t hash;
-	uint32_t slot;
+	uint32_t id;
 
 	if (created != NULL)
 		*created = 0;
@@ -774,24 +733,24 @@ head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
 	if (labels_has_dup_names(&cl))
 		return HEAD_ERR_DUP_LABEL_NAME;
 	hash = labels_hash(&cl);
-	if ((slot = series_lookup(h, &cl, hash)) == NO_SLOT) {
+	if ((id = series_lookup(h, &cl, hash)) == HEAD_NO_ID) {
 		if ((rc = check_limits(h, &cl)) != HEAD_OK)
 			return rc;
-		slot = series_create(h, h->last_ref + 1, &cl, hash);
+		id = series_create(h, h->last_ref + 1, &cl, hash);
 		if (created != NULL)
 			*created = 1;
 	}
-	sp = &h->series[slot];
-	if ((*sp)->enc.n > 0 && t <= (*sp)->enc.t) {
-		if (t < (*sp)->enc.t)
+	s = h->series.v[id];
+	if (s->enc.n > 0 && t <= s->enc.t) {
+		if (t < s->enc.t)
 			return HEAD_ERR_OUT_OF_ORDER;
-		if (v != (*sp)->enc.v)
+		if (v != s->enc.v)
 			return HEAD_ERR_DUPLICATE;
+		update_min_max(h, t);
 	} else
-		h->nchunks += memseries_append(sp, t, v, h->opts.chunk_range);
-	update_min_max(h, t);
+		series_append(h, id, t, v);
 	if (ref != NULL)
-		*ref = (*sp)->ref;
+		*ref = ((const struct memseries *)h->series.v[id])->ref;
 	return HEAD_OK;
 }
 
@@ -808,10 +767,29 @@ head_set_min_valid_time(struct head *h, int64_t t)
 static void
 aliases_clear(struct head *h)
 {
-	for (size_t i = 0; i <= h->aliases.mask; i++)
-		free(h->aliases.v[i].p);
-	head_htab_free(&h->aliases);
-	head_htab_init(&h->aliases, HTAB_MIN);
+	free(h->aliases);
+	h->aliases = NULL;
+	h->naliases = h->aliases_cap = 0;
+	head_itab_free(&h->by_alias);
+	head_itab_init(&h->by_alias);
+}
+
+/* Replay's samples of ref go to series id from now on. */
+static void
+alias_set(struct head *h, uint64_t ref, uint32_t id)
+{
+	uint32_t a = head_itab_find(h, &h->by_alias, ref_hash(ref), eq_alias, &ref);
+
+	if (a == HEAD_NO_ID) {
+		if (h->naliases == h->aliases_cap) {
+			h->aliases_cap = h->aliases_cap ? h->aliases_cap * 2 : 16;
+			h->aliases = xreallocarray(h->aliases, h->aliases_cap, sizeof(h->aliases[0]));
+		}
+		a = (uint32_t)h->naliases++;
+		h->aliases[a].ref = ref;
+		head_itab_put(&h->by_alias, ref_hash(ref), a);
+	}
+	h->aliases[a].series = id;
 }
 
 int
@@ -819,31 +797,20 @@ head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct
 {
 	uint64_t hash = labels_hash(ls);
 	struct memseries *s;
-	uint32_t slot;
+	uint32_t id;
 
-	if ((slot = series_lookup(h, ls, hash)) != NO_SLOT) {
-		s = h->series[slot];
+	if ((id = series_lookup(h, ls, hash)) != HEAD_NO_ID) {
+		s = h->series.v[id];
 		/* A repeated series record: samples replayed so far are lost (wal-format.md §6.2). */
 		h->nchunks -= memseries_nchunks(s);
 		memseries_drop_chunks(s);
-		if (s->ref != ref) {
-			struct hslot *sl = head_htab_find(&h->aliases, head_hash_u64(ref), eq_alias, &ref);
-			struct head_alias *a;
-
-			if (sl != NULL)
-				a = sl->p;
-			else {
-				a = xmalloc(sizeof(*a));
-				a->ref = ref;
-				head_htab_put(&h->aliases, head_hash_u64(ref), a);
-			}
-			a->slot = slot;
-		}
+		if (s->ref != ref)
+			alias_set(h, ref, id);
 		if (ref > h->last_ref)
 			h->last_ref = ref;
 		return 0;
 	}
-	if (series_by_ref(h, ref) != NO_SLOT)
+	if (series_by_ref(h, ref) != HEAD_NO_ID)
 		return err_set(e, "series ref %" PRIu64 " replayed with a different label set", ref);
 	series_create(h, ref, ls, hash);
 	return 0;
@@ -852,24 +819,22 @@ head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct
 int
 head_replay_sample(struct head *h, uint64_t ref, int64_t t, uint64_t v)
 {
-	uint32_t slot = NO_SLOT;
-	struct memseries **sp;
-	struct hslot *sl;
+	uint32_t id = HEAD_NO_ID, a;
+	const struct memseries *s;
 
 	if (t < h->min_valid_time)
 		return 0;
-	if (h->aliases.n > 0 &&
-	    (sl = head_htab_find(&h->aliases, head_hash_u64(ref), eq_alias, &ref)) != NULL)
-		slot = ((struct head_alias *)sl->p)->slot;
-	if (slot == NO_SLOT && (slot = series_by_ref(h, ref)) == NO_SLOT) {
+	if (h->naliases > 0 &&
+	    (a = head_itab_find(h, &h->by_alias, ref_hash(ref), eq_alias, &ref)) != HEAD_NO_ID)
+		id = h->aliases[a].series;
+	if (id == HEAD_NO_ID && (id = series_by_ref(h, ref)) == HEAD_NO_ID) {
 		h->replay_unknown++;
 		return 0;
 	}
-	sp = &h->series[slot];
-	if ((*sp)->enc.n > 0 && t <= (*sp)->enc.t)
+	s = h->series.v[id];
+	if (s->enc.n > 0 && t <= s->enc.t)
 		return 0;
-	h->nchunks += memseries_append(sp, t, v, h->opts.chunk_range);
-	update_min_max(h, t);
+	series_append(h, id, t, v);
 	return 1;
 }
 
@@ -894,13 +859,13 @@ head_replay_end(struct head *h, struct head_refs *dropped)
 static int64_t
 head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 {
-	uint32_t *dead = NULL;
+	struct memseries **dead = NULL;
 	size_t ndead = 0, cap = 0, first = dropped != NULL ? dropped->n : 0;
 	int64_t actual = INT64_MAX;
 
 	aliases_clear(h);
-	for (size_t i = 0; i < h->nslots; i++) {
-		struct memseries *s = h->series[i];
+	for (size_t i = 0; i < h->series.n; i++) {
+		struct memseries *s = h->series.v[i];
 		int64_t smin;
 
 		if (s == NULL)
@@ -915,15 +880,8 @@ head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 			cap = cap ? cap * 2 : 64;
 			dead = xreallocarray(dead, cap, sizeof(dead[0]));
 		}
-		dead[ndead++] = (uint32_t)i;
-	}
-	for (size_t i = 0; i < ndead; i++) {
-		struct memseries *s = h->series[dead[i]];
-		struct labels ls;
-
-		memseries_labels(h, s, &h->scratch, &h->scratch_cap, &ls);
-		stab_del(&h->by_labels, (uint32_t)labels_hash(&ls), dead[i]);
-		stab_del(&h->by_ref, ref_hash(s->ref), dead[i]);
+		dead[ndead++] = s;
+		series_unlink(h, (uint32_t)i);
 		if (dropped != NULL)
 			refs_push(dropped, s->ref);
 	}
@@ -934,9 +892,11 @@ head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 	free(dead);
 	if (dropped != NULL && dropped->n > first)
 		qsort(dropped->v + first, dropped->n - first, sizeof(dropped->v[0]), cmp_u64);
-	stab_shrink(&h->by_labels);
-	stab_shrink(&h->by_ref);
-	head_htab_shrink(&h->strings);
+	head_idarr_shrink(&h->series);
+	head_idarr_shrink(&h->strs);
+	head_itab_shrink(&h->by_labels);
+	head_itab_shrink(&h->by_ref);
+	head_itab_shrink(&h->strings);
 	head_postings_shrink(h);
 	return actual;
 }

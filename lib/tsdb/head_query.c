@@ -40,8 +40,6 @@ struct head_series_set {
 	struct xor_iter		  it;
 };
 
-static void	refs_reserve(struct head_refs *, size_t);
-static void	refs_append(struct head_refs *, const uint64_t *, size_t);
 static void	refs_sort_uniq(struct head_refs *);
 static void	refs_intersect(struct head_refs *, const struct head_refs *);
 static void	refs_subtract(struct head_refs *, const struct head_refs *);
@@ -59,25 +57,6 @@ static size_t	range_chunks(const struct memseries *, int64_t, int64_t, struct ch
 /*
  * Ref lists.
  */
-
-static void
-refs_reserve(struct head_refs *r, size_t extra)
-{
-	if (r->n + extra <= r->cap)
-		return;
-	r->cap = (r->n + extra) * 2;
-	r->v = xreallocarray(r->v, r->cap, sizeof(r->v[0]));
-}
-
-static void
-refs_append(struct head_refs *r, const uint64_t *v, size_t n)
-{
-	if (n == 0)
-		return;
-	refs_reserve(r, n);
-	memcpy(r->v + r->n, v, n * sizeof(v[0]));
-	r->n += n;
-}
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -148,29 +127,30 @@ refs_subtract(struct head_refs *a, const struct head_refs *b)
 static void
 select_values(struct head *h, const struct matcher *m, int want_match, struct head_refs *out)
 {
-	struct istr *name;
+	uint32_t name;
 	struct pname *pn;
 	size_t lists = 0;
 
 	out->n = 0;
-	if ((name = head_string_find(h, m->name, strlen(m->name))) == NULL ||
+	if ((name = head_string_find(h, m->name, strlen(m->name))) == HEAD_NO_ID ||
 	    (pn = head_pname_get(h, name)) == NULL)
 		return;
 	if (m->type == MATCH_EQ && want_match) {
-		struct istr *val = head_string_find(h, m->value, m->value_len);
+		uint32_t val = head_string_find(h, m->value, m->value_len);
 		struct plist *pl;
 
-		if (val != NULL && (pl = head_plist_get(h, name, val)) != NULL)
-			refs_append(out, plist_refs(pl), pl->n);
+		if (val != HEAD_NO_ID && (pl = head_plist_get(h, name, val)) != NULL)
+			head_reflist_get(&pl->refs, out);
 		return;
 	}
 	for (uint32_t i = 0; i < pn->nvals; i++) {
-		const struct plist *pl = pn->vals[i];
-		struct str v = { pl->value->p, pl->value->len };
+		const struct plist *pl = h->plists.v[pn->vals[i]];
+		const struct istr *is = head_str(h, pl->value);
+		struct str v = { is->p, is->len };
 
 		if ((matcher_matches(m, v) != 0) != want_match)
 			continue;
-		refs_append(out, plist_refs(pl), pl->n);
+		head_reflist_get(&pl->refs, out);
 		lists++;
 	}
 	if (lists > 1)
@@ -200,7 +180,7 @@ head_select_refs(struct head *h, const struct matcher *ms, size_t nm, struct hea
 			goto done;
 	}
 	if (!have)
-		refs_append(out, h->all, h->nall);
+		head_reflist_get(&h->all, out);
 	for (size_t i = 0; i < nm && out->n > 0; i++) {
 		if (!matcher_matches_empty(&ms[i]))
 			continue;
@@ -224,26 +204,36 @@ cmp_str(const void *a, const void *b)
 void
 head_label_names(struct head *h, struct str **out, size_t *n)
 {
-	*out = xcalloc(h->nnames ? h->nnames : 1, sizeof(**out));
-	for (size_t i = 0; i < h->nnames; i++) {
-		(*out)[i].p = h->names[i]->name->p;
-		(*out)[i].len = h->names[i]->name->len;
+	*out = xcalloc(h->npnames ? h->npnames : 1, sizeof(**out));
+	*n = 0;
+	for (size_t i = 0; i < h->pnames.n; i++) {
+		const struct pname *pn = h->pnames.v[i];
+		const struct istr *is;
+
+		if (pn == NULL)
+			continue;
+		is = head_str(h, pn->name);
+		(*out)[*n].p = is->p;
+		(*out)[*n].len = is->len;
+		(*n)++;
 	}
-	*n = h->nnames;
 	qsort(*out, *n, sizeof(**out), cmp_str);
 }
 
 void
 head_label_values(struct head *h, struct str name, struct str **out, size_t *n)
 {
-	struct istr *in = head_string_find(h, name.p, name.len);
-	struct pname *pn = in != NULL ? head_pname_get(h, in) : NULL;
+	uint32_t in = head_string_find(h, name.p, name.len);
+	struct pname *pn = in != HEAD_NO_ID ? head_pname_get(h, in) : NULL;
 	size_t k = pn != NULL ? pn->nvals : 0;
 
 	*out = xcalloc(k ? k : 1, sizeof(**out));
 	for (size_t i = 0; i < k; i++) {
-		(*out)[i].p = pn->vals[i]->value->p;
-		(*out)[i].len = pn->vals[i]->value->len;
+		const struct plist *pl = h->plists.v[pn->vals[i]];
+		const struct istr *is = head_str(h, pl->value);
+
+		(*out)[i].p = is->p;
+		(*out)[i].len = is->len;
 	}
 	*n = k;
 	qsort(*out, k, sizeof(**out), cmp_str);
@@ -392,8 +382,8 @@ head_symbols(struct head *h, struct block_writer *w, struct err *e)
 	int has_empty = 0, rc = 0;
 
 	syms = xcalloc(h->strings.n + 1, sizeof(syms[0]));
-	for (size_t i = 0; i <= h->strings.mask; i++) {
-		const struct istr *is = h->strings.v[i].p;
+	for (size_t i = 0; i < h->strs.n; i++) {
+		const struct istr *is = h->strs.v[i];
 
 		if (is == NULL)
 			continue;
@@ -479,10 +469,10 @@ head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_
 		return -1;
 	xor_chunk_init(&re[0]);
 	xor_chunk_init(&re[1]);
-	all = xcalloc(h->by_ref.n ? h->by_ref.n : 1, sizeof(all[0]));
-	for (size_t i = 0; i < h->nslots; i++)
-		if (h->series[i] != NULL)
-			all[n++] = (struct sentry){ h, h->series[i] };
+	all = xcalloc(h->by_labels.n ? h->by_labels.n : 1, sizeof(all[0]));
+	for (size_t i = 0; i < h->series.n; i++)
+		if (h->series.v[i] != NULL)
+			all[n++] = (struct sentry){ h, h->series.v[i] };
 	qsort(all, n, sizeof(all[0]), cmp_series);
 	if (head_symbols(h, w, e) == -1)
 		goto fail;
