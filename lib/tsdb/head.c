@@ -23,6 +23,7 @@ struct head_alias {
 };
 
 #define ITAB_MIN	16
+#define UVARINT32_MAX	5	/* bytes of a 32-bit uvarint */
 
 static void	itab_alloc(struct itab *, size_t);
 static void	itab_resize(struct itab *, size_t);
@@ -243,19 +244,24 @@ static int
 eq_labels(const struct head *h, uint32_t id, const void *key)
 {
 	const struct memseries *s = h->series.v[id];
+	const uint8_t *p = s->lbl, *end = memseries_lbl_end(s);
 	const struct labels *ls = key;
+	size_t i;
 
-	if (s->nlabels != ls->n)
-		return 0;
-	for (size_t i = 0; i < ls->n; i++) {
-		const struct istr *n = head_str(h, s->lbl[2 * i]);
-		const struct istr *v = head_str(h, s->lbl[2 * i + 1]);
-		struct str sn = { n->p, n->len }, sv = { v->p, v->len };
+	for (i = 0; p < end; i++) {
+		const struct istr *n, *v;
+		uint32_t ni, vi;
 
-		if (!str_eq(sn, ls->v[i].name) || !str_eq(sv, ls->v[i].value))
+		p = memseries_id(memseries_id(p, &ni), &vi);
+		if (i == ls->n)
+			return 0;
+		n = head_str(h, ni);
+		v = head_str(h, vi);
+		if (!str_eq((struct str){ n->p, n->len }, ls->v[i].name) ||
+		    !str_eq((struct str){ v->p, v->len }, ls->v[i].value))
 			return 0;
 	}
-	return 1;
+	return i == ls->n;
 }
 
 static int
@@ -371,13 +377,19 @@ series_lookup(const struct head *h, const struct labels *ls, uint64_t hash)
 static uint32_t
 series_create(struct head *h, uint64_t ref, const struct labels *ls, uint64_t hash)
 {
-	struct memseries *s = memseries_new(ref, (uint32_t)ls->n);
+	struct memseries *s;
+	size_t len = 0;
 	uint32_t id;
 
-	for (size_t i = 0; i < ls->n; i++) {
-		s->lbl[2 * i] = string_ref(h, ls->v[i].name);
-		s->lbl[2 * i + 1] = string_ref(h, ls->v[i].value);
+	if (h->idbuf_cap < 2 * ls->n * UVARINT32_MAX) {
+		h->idbuf_cap = 2 * ls->n * UVARINT32_MAX;
+		h->idbuf = xrealloc(h->idbuf, h->idbuf_cap);
 	}
+	for (size_t i = 0; i < ls->n; i++) {
+		len += uvarint_put(h->idbuf + len, string_ref(h, ls->v[i].name));
+		len += uvarint_put(h->idbuf + len, string_ref(h, ls->v[i].value));
+	}
+	s = memseries_new(ref, h->idbuf, len);
 	id = head_idarr_add(&h->series, s);
 	head_itab_put(&h->by_labels, (uint32_t)hash, id);
 	if (!series_by_id(ref, id))
@@ -406,10 +418,16 @@ series_unlink(struct head *h, uint32_t id)
 static void
 series_destroy(struct head *h, struct memseries *s)
 {
+	const uint8_t *p = s->lbl, *end = memseries_lbl_end(s);
+
 	h->nchunks -= memseries_nchunks(s);
 	memseries_drop_chunks(s);
-	for (uint32_t i = 0; i < 2 * s->nlabels; i++)
-		string_unref(h, s->lbl[i]);
+	while (p < end) {
+		uint32_t id;
+
+		p = memseries_id(p, &id);
+		string_unref(h, id);
+	}
 	free(s);
 }
 
@@ -482,6 +500,7 @@ head_free(struct head *h)
 	head_itab_free(&h->by_ref);
 	head_itab_free(&h->by_alias);
 	free(h->aliases);
+	free(h->idbuf);
 	free(h->scratch);
 	free(h);
 }

@@ -275,12 +275,14 @@ struct hchunk {
 
 /*
  * One series, in one allocation: the fields, the label string ids (name,
- * value, name, value, ...), then cap bytes for the open chunk, len of them
- * used. A million of these is the head, so nothing is kept that can be
- * derived: the open chunk's first sample time is read from its bytes. The
- * allocation moves as the chunk grows; the series is found by its id in
- * head->series. enc.n == 0: no open chunk (the series has no samples when it
- * has no closed chunks either); its newest sample is enc.t/enc.v.
+ * value, name, value, ...) as uvarints in lblen bytes, then cap bytes for
+ * the open chunk, len of them used. A million of these is the head, so
+ * nothing is kept that can be derived: the open chunk's first sample time
+ * is read from its bytes, and the ids of the few label names and the first
+ * thousands of values take one or two bytes. The allocation moves as the
+ * chunk grows; the series is found by its id in head->series. enc.n == 0:
+ * no open chunk (the series has no samples when it has no closed chunks
+ * either); its newest sample is enc.t/enc.v.
  */
 struct memseries {
 	uint64_t		 ref;
@@ -289,14 +291,36 @@ struct memseries {
 	struct xor_enc		 enc;
 	uint16_t		 len;
 	uint16_t		 cap;
-	uint32_t		 nlabels;
-	uint32_t		 lbl[];
+	uint32_t		 lblen;
+	uint8_t			 lbl[];
 };
 
 static inline uint8_t *
 memseries_bytes(const struct memseries *s)
 {
-	return (uint8_t *)(s->lbl + 2 * s->nlabels);
+	return (uint8_t *)(s->lbl + s->lblen);
+}
+
+/* Decode the label string id at p; returns the byte after it. */
+static inline const uint8_t *
+memseries_id(const uint8_t *p, uint32_t *id)
+{
+	uint32_t v = 0;
+	unsigned shift = 0;
+
+	while (*p >= 0x80) {
+		v |= (uint32_t)(*p++ & 0x7f) << shift;
+		shift += 7;
+	}
+	*id = v | (uint32_t)*p << shift;
+	return p + 1;
+}
+
+/* The end of s's label ids, for loops over memseries_id. */
+static inline const uint8_t *
+memseries_lbl_end(const struct memseries *s)
+{
+	return s->lbl + s->lblen;
 }
 
 /*
@@ -357,6 +381,8 @@ struct head {
 	struct reflist		 all;		/* every ref */
 	struct label		*scratch;	/* labels without empty values; head_series_labels */
 	size_t			 scratch_cap;
+	uint8_t			*idbuf;		/* a new series' label ids */
+	size_t			 idbuf_cap;
 };
 
 static inline struct istr *
@@ -397,8 +423,8 @@ size_t		 head_reflist_len(const struct reflist *);
 void		 head_reflist_get(const struct reflist *, struct head_refs *out);
 
 /* head_series.c: one series, its chunks cut as Prometheus' head cuts them. */
-/* A series without samples; the caller fills in lbl[0 .. 2 * nlabels). */
-struct memseries *memseries_new(uint64_t ref, uint32_t nlabels);
+/* A series without samples, with the label ids lbl[0 .. lblen). */
+struct memseries *memseries_new(uint64_t ref, const uint8_t *lbl, size_t lblen);
 /*
  * Append a sample newer than the newest to *sp, which may move; returns the
  * number of chunks started (0 or 1).

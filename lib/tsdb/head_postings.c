@@ -209,8 +209,14 @@ reflist_free(struct reflist *rl)
 void
 head_postings_add(struct head *h, const struct memseries *s)
 {
-	for (uint32_t i = 0; i < s->nlabels; i++)
-		reflist_add(&plist_get_or_add(h, s->lbl[2 * i], s->lbl[2 * i + 1])->refs, s->ref);
+	const uint8_t *p = s->lbl, *end = memseries_lbl_end(s);
+
+	while (p < end) {
+		uint32_t name, value;
+
+		p = memseries_id(memseries_id(p, &name), &value);
+		reflist_add(&plist_get_or_add(h, name, value)->refs, s->ref);
+	}
 	reflist_add(&h->all, s->ref);
 }
 
@@ -250,13 +256,16 @@ head_postings_remove(struct head *h, struct memseries *const *dead, size_t n)
 	if (n == 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const struct memseries *s = dead[i];
+		const uint8_t *p = dead[i]->lbl, *end = memseries_lbl_end(dead[i]);
 
-		for (uint32_t j = 0; j < s->nlabels; j++) {
-			struct pair_key k = { s->lbl[2 * j], s->lbl[2 * j + 1] };
-			uint32_t id = head_itab_find(h, &h->pairs, pair_hash(k.name, k.value),
-			    eq_pair, &k);
-			struct plist *pl = h->plists.v[id];
+		while (p < end) {
+			struct pair_key k;
+			struct plist *pl;
+			uint32_t id;
+
+			p = memseries_id(memseries_id(p, &k.name), &k.value);
+			id = head_itab_find(h, &h->pairs, pair_hash(k.name, k.value), eq_pair, &k);
+			pl = h->plists.v[id];
 
 			if (pl->dirty)
 				continue;

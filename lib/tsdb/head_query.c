@@ -14,15 +14,9 @@
 #include "lib/base/xmalloc.h"
 #include "lib/tsdb/head.h"
 
-/* A series to sort by labels: memseries_cmp needs its head. */
-struct sentry {
-	const struct head	*h;
-	const struct memseries	*s;
-};
-
 struct head_series_set {
 	struct head		 *h;
-	struct sentry		 *v;
+	const struct memseries	**v;
 	size_t			  n;
 	size_t			  pos;		/* 1 + index of the current series */
 	int64_t			  mint;
@@ -46,7 +40,7 @@ static void	refs_subtract(struct head_refs *, const struct head_refs *);
 static void	select_values(struct head *, const struct matcher *, int, struct head_refs *);
 static int	cmp_u64(const void *, const void *);
 static int	cmp_str(const void *, const void *);
-static int	cmp_series(const void *, const void *);
+static int	cmp_series(const void *, const void *, void *);
 static int	overlaps(const struct chunk *, int64_t, int64_t);
 static size_t	series_overlapping(const struct memseries *, int64_t, int64_t,
 		    struct chunk **, size_t *, struct chunk **, size_t *);
@@ -244,11 +238,10 @@ head_label_values(struct head *h, struct str name, struct str **out, size_t *n)
  */
 
 static int
-cmp_series(const void *a, const void *b)
+cmp_series(const void *a, const void *b, void *h)
 {
-	const struct sentry *x = a, *y = b;
-
-	return memseries_cmp(x->h, x->s, y->s);
+	return memseries_cmp(h, *(const struct memseries *const *)a,
+	    *(const struct memseries *const *)b);
 }
 
 /* Closed intervals [c.mint, c.maxt] and [mint, maxt] meet. */
@@ -292,10 +285,10 @@ head_select(struct head *h, const struct matcher *ms, size_t nm, int64_t mint, i
 
 		if (s != NULL && series_overlapping(s, mint, maxt, &ss->all, &ss->acap,
 		    &ss->ov, &ss->ovcap) > 0)
-			ss->v[ss->n++] = (struct sentry){ h, s };
+			ss->v[ss->n++] = s;
 	}
 	head_refs_free(&refs);
-	qsort(ss->v, ss->n, sizeof(ss->v[0]), cmp_series);
+	qsort_r(ss->v, ss->n, sizeof(ss->v[0]), cmp_series, h);
 	return ss;
 }
 
@@ -306,7 +299,7 @@ head_series_set_next(struct head_series_set *ss, const struct labels **ls)
 
 	if (ss->pos >= ss->n)
 		return 0;
-	s = ss->v[ss->pos++].s;
+	s = ss->v[ss->pos++];
 	memseries_labels(ss->h, s, &ss->lbuf, &ss->lcap, &ss->ls);
 	ss->nov = series_overlapping(s, ss->mint, ss->maxt, &ss->all, &ss->acap,
 	    &ss->ov, &ss->ovcap);
@@ -319,7 +312,7 @@ head_series_set_next(struct head_series_set *ss, const struct labels **ls)
 uint64_t
 head_series_set_ref(const struct head_series_set *ss)
 {
-	return ss->pos > 0 ? ss->v[ss->pos - 1].s->ref : 0;
+	return ss->pos > 0 ? ss->v[ss->pos - 1]->ref : 0;
 }
 
 int
@@ -450,7 +443,7 @@ int
 head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_dir,
     struct block_meta *meta, int *written, struct err *e)
 {
-	struct sentry *all;
+	const struct memseries **all;
 	struct block_writer *w;
 	struct block_meta *wm;
 	struct chunk *chunks = NULL, *scratch = NULL;
@@ -472,18 +465,17 @@ head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_
 	all = xcalloc(h->by_labels.n ? h->by_labels.n : 1, sizeof(all[0]));
 	for (size_t i = 0; i < h->series.n; i++)
 		if (h->series.v[i] != NULL)
-			all[n++] = (struct sentry){ h, h->series.v[i] };
-	qsort(all, n, sizeof(all[0]), cmp_series);
+			all[n++] = h->series.v[i];
+	qsort_r(all, n, sizeof(all[0]), cmp_series, h);
 	if (head_symbols(h, w, e) == -1)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct labels ls;
-		size_t nc = range_chunks(all[i].s, mint, maxt - 1, &scratch, &scap, &chunks, &ccap,
-		    re);
+		size_t nc = range_chunks(all[i], mint, maxt - 1, &scratch, &scap, &chunks, &ccap, re);
 
 		if (nc == 0)
 			continue;
-		memseries_labels(h, all[i].s, &lbuf, &lcap, &ls);
+		memseries_labels(h, all[i], &lbuf, &lcap, &ls);
 		if (block_writer_add_series(w, &ls, chunks, nc, e) == -1)
 			goto fail;
 	}

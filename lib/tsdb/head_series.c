@@ -47,7 +47,7 @@ alloc_size(size_t n)
 static size_t
 series_base(const struct memseries *s)
 {
-	return sizeof(*s) + 2 * s->nlabels * sizeof(s->lbl[0]);
+	return sizeof(*s) + s->lblen;
 }
 
 /* Give the open chunk at least room bytes; the series may move. */
@@ -64,14 +64,15 @@ series_resize(struct memseries **sp, size_t room)
 }
 
 struct memseries *
-memseries_new(uint64_t ref, uint32_t nlabels)
+memseries_new(uint64_t ref, const uint8_t *lbl, size_t lblen)
 {
-	size_t base = sizeof(struct memseries) + 2 * nlabels * sizeof(uint32_t);
+	size_t base = sizeof(struct memseries) + lblen;
 	size_t size = alloc_size(base + FIRST_SAMPLE_MAX);
 	struct memseries *s = xcalloc(1, size);
 
 	s->ref = ref;
-	s->nlabels = nlabels;
+	s->lblen = (uint32_t)lblen;
+	memcpy(s->lbl, lbl, lblen);
 	s->cap = (uint16_t)(size - base);
 	return s;
 }
@@ -261,41 +262,51 @@ void
 memseries_labels(const struct head *h, const struct memseries *s, struct label **scratch,
     size_t *cap, struct labels *out)
 {
-	if (*cap < s->nlabels) {
-		*cap = s->nlabels;
-		*scratch = xreallocarray(*scratch, *cap, sizeof(**scratch));
-	}
-	for (uint32_t i = 0; i < s->nlabels; i++) {
-		const struct istr *n = head_str(h, s->lbl[2 * i]);
-		const struct istr *v = head_str(h, s->lbl[2 * i + 1]);
+	const uint8_t *p = s->lbl, *end = memseries_lbl_end(s);
+	size_t i = 0;
 
-		(*scratch)[i].name.p = n->p;
-		(*scratch)[i].name.len = n->len;
-		(*scratch)[i].value.p = v->p;
-		(*scratch)[i].value.len = v->len;
+	while (p < end) {
+		const struct istr *is;
+		uint32_t id;
+
+		if (i == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*scratch = xreallocarray(*scratch, *cap, sizeof(**scratch));
+		}
+		p = memseries_id(p, &id);
+		is = head_str(h, id);
+		(*scratch)[i].name = (struct str){ is->p, is->len };
+		p = memseries_id(p, &id);
+		is = head_str(h, id);
+		(*scratch)[i++].value = (struct str){ is->p, is->len };
 	}
 	out->v = *scratch;
-	out->n = s->nlabels;
+	out->n = i;
 }
 
+/* Label sets compare string by string, names and values alike: a shorter prefix first. */
 int
 memseries_cmp(const struct head *h, const struct memseries *a, const struct memseries *b)
 {
-	uint32_t n = a->nlabels < b->nlabels ? a->nlabels : b->nlabels;
-	int c;
+	const uint8_t *p = a->lbl, *pend = memseries_lbl_end(a);
+	const uint8_t *q = b->lbl, *qend = memseries_lbl_end(b);
 
-	for (uint32_t i = 0; i < 2 * n; i++) {
+	while (p < pend && q < qend) {
 		const struct istr *x, *y;
+		uint32_t i, j;
+		int c;
 
+		p = memseries_id(p, &i);
+		q = memseries_id(q, &j);
 		/* Interned strings are equal exactly when their ids are, which saves most memcmps. */
-		if (a->lbl[i] == b->lbl[i])
+		if (i == j)
 			continue;
-		x = head_str(h, a->lbl[i]);
-		y = head_str(h, b->lbl[i]);
+		x = head_str(h, i);
+		y = head_str(h, j);
 		if ((c = str_cmp((struct str){ x->p, x->len }, (struct str){ y->p, y->len })) != 0)
 			return c;
 	}
-	if (a->nlabels == b->nlabels)
-		return 0;
-	return a->nlabels < b->nlabels ? -1 : 1;
+	if (p < pend)
+		return 1;
+	return q < qend ? -1 : 0;
 }
