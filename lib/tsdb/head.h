@@ -295,12 +295,6 @@ struct memseries {
 	uint8_t			 lbl[];
 };
 
-static inline uint8_t *
-memseries_bytes(const struct memseries *s)
-{
-	return (uint8_t *)(s->lbl + s->lblen);
-}
-
 /* Decode the label string id at p; returns the byte after it. */
 static inline const uint8_t *
 memseries_id(const uint8_t *p, uint32_t *id)
@@ -321,6 +315,13 @@ static inline const uint8_t *
 memseries_lbl_end(const struct memseries *s)
 {
 	return s->lbl + s->lblen;
+}
+
+/* The open chunk's bytes, right after the label ids. */
+static inline uint8_t *
+memseries_bytes(const struct memseries *s)
+{
+	return (uint8_t *)memseries_lbl_end(s);
 }
 
 /*
