@@ -65,7 +65,7 @@ chunk_cut_due(uint16_t n, int64_t cur_mint, int64_t cur_maxt, int64_t *next_at, 
 static void
 cutter_cut(struct chunk_cutter *cc, int64_t t)
 {
-	if (cc->has_cur && cc->cur.n > 0) {
+	if (cc->has_cur && cc->cur.e.n > 0) {
 		size_t len;
 		const uint8_t *p = xor_chunk_bytes(&cc->cur, &len);
 		struct chunk *c;
@@ -102,7 +102,7 @@ chunk_cutter_append(struct chunk_cutter *cc, int64_t t, uint64_t v)
 		cutter_cut(cc, t);
 	if (t <= cc->cur_maxt)
 		return 1;
-	n = cc->cur.n;
+	n = cc->cur.e.n;
 	if (n == 0) {
 		/* An empty chunk (its first sample was refused) starts at the first accepted one. */
 		cc->cur_mint = t;
@@ -128,7 +128,7 @@ chunk_cutter_chunks(struct chunk_cutter *cc, size_t *n)
 		cc->out[k] = cc->closed[k];
 		cc->out[k].data = cc->closed_data.p + cc->closed_off[k];
 	}
-	if (cc->has_cur && cc->cur.n > 0) {
+	if (cc->has_cur && cc->cur.e.n > 0) {
 		struct chunk *c = &cc->out[k++];
 
 		memset(c, 0, sizeof(*c));

@@ -18,38 +18,43 @@
 
 /* A WAL ref that replay maps onto an existing series (Prometheus' multiRef). */
 struct head_alias {
-	uint64_t		 ref;
-	struct memseries	*s;
+	uint64_t	 ref;
+	uint32_t	 series;	/* its id */
 };
 
-#define HTAB_MIN	16
+#define ITAB_MIN	16
+#define UVARINT32_MAX	5	/* bytes of a 32-bit uvarint */
 
-static int	eq_istr(const void *, const void *);
-static int	eq_labels(const void *, const void *);
-static int	eq_ref(const void *, const void *);
-static int	eq_alias(const void *, const void *);
-static struct istr *string_ref(struct head *, struct str);
-static void	string_unref(struct head *, struct istr *);
-static struct memseries *series_lookup(const struct head *, const struct labels *, uint64_t);
-static struct memseries *series_create(struct head *, uint64_t, const struct labels *, uint64_t);
+static void	itab_alloc(struct itab *, size_t);
+static void	itab_resize(struct itab *, size_t);
+static int	eq_istr(const struct head *, uint32_t, const void *);
+static int	eq_labels(const struct head *, uint32_t, const void *);
+static int	eq_ref(const struct head *, uint32_t, const void *);
+static int	eq_alias(const struct head *, uint32_t, const void *);
+static uint32_t	string_ref(struct head *, struct str);
+static void	string_unref(struct head *, uint32_t);
+static uint32_t	ref_hash(uint64_t);
+static int	series_by_id(uint64_t, uint32_t);
+static uint32_t	series_by_ref(const struct head *, uint64_t);
+static uint32_t	series_lookup(const struct head *, const struct labels *, uint64_t);
+static uint32_t	series_create(struct head *, uint64_t, const struct labels *, uint64_t);
+static void	series_unlink(struct head *, uint32_t);
 static void	series_destroy(struct head *, struct memseries *);
+static void	series_append(struct head *, uint32_t, int64_t, uint64_t);
 static void	clean_labels(struct head *, const struct labels *, struct labels *);
 static enum head_err check_limits(struct head *, const struct labels *);
 static int64_t	appendable_min_valid(const struct head *);
 static void	update_min_max(struct head *, int64_t);
 static int64_t	head_gc(struct head *, int64_t, struct head_refs *);
 static void	aliases_clear(struct head *);
+static void	alias_set(struct head *, uint64_t, uint32_t);
 static void	refs_push(struct head_refs *, uint64_t);
 static int	cmp_u64(const void *, const void *);
-
-/*
- * Hash tables.
- */
 
 uint64_t
 head_hash_u64(uint64_t x)
 {
-	/* splitmix64's finalizer: refs and pointers are far from random. */
+	/* splitmix64's finalizer: refs and ids are far from random. */
 	x ^= x >> 30;
 	x *= 0xbf58476d1ce4e5b9ULL;
 	x ^= x >> 27;
@@ -58,77 +63,151 @@ head_hash_u64(uint64_t x)
 	return x;
 }
 
+/*
+ * Id arrays.
+ */
+
+uint32_t
+head_idarr_add(struct idarr *a, void *p)
+{
+	uint32_t id;
+
+	if (a->nfree > 0)
+		id = a->free[--a->nfree];
+	else {
+		if (a->n == a->cap) {
+			a->cap = a->cap ? a->cap * 2 : 64;
+			a->v = xreallocarray(a->v, a->cap, sizeof(a->v[0]));
+		}
+		id = (uint32_t)a->n++;
+	}
+	a->v[id] = p;
+	return id;
+}
+
 void
-head_htab_init(struct htab *t, size_t cap)
+head_idarr_del(struct idarr *a, uint32_t id)
+{
+	a->v[id] = NULL;
+	if (a->nfree == a->free_cap) {
+		a->free_cap = a->free_cap ? a->free_cap * 2 : 64;
+		a->free = xreallocarray(a->free, a->free_cap, sizeof(a->free[0]));
+	}
+	a->free[a->nfree++] = id;
+}
+
+/* After a gc: forget the free ids at the end, give back memory when mostly empty. */
+void
+head_idarr_shrink(struct idarr *a)
+{
+	size_t k = 0;
+
+	while (a->n > 0 && a->v[a->n - 1] == NULL)
+		a->n--;
+	for (size_t i = 0; i < a->nfree; i++)
+		if (a->free[i] < a->n)
+			a->free[k++] = a->free[i];
+	a->nfree = k;
+	if (a->cap > 64 && a->n * 4 < a->cap) {
+		a->cap = a->n * 2 > 64 ? a->n * 2 : 64;
+		a->v = xreallocarray(a->v, a->cap, sizeof(a->v[0]));
+	}
+	if (a->free_cap > 64 && a->nfree * 4 < a->free_cap) {
+		a->free_cap = a->nfree * 2 > 64 ? a->nfree * 2 : 64;
+		a->free = xreallocarray(a->free, a->free_cap, sizeof(a->free[0]));
+	}
+}
+
+void
+head_idarr_free(struct idarr *a)
+{
+	free(a->v);
+	free(a->free);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * Hash tables.
+ */
+
+static void
+itab_alloc(struct itab *t, size_t cap)
 {
 	t->v = xcalloc(cap, sizeof(t->v[0]));
 	t->mask = cap - 1;
+}
+
+void
+head_itab_init(struct itab *t)
+{
+	itab_alloc(t, ITAB_MIN);
 	t->n = 0;
 }
 
 void
-head_htab_free(struct htab *t)
+head_itab_free(struct itab *t)
 {
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }
 
 static void
-head_htab_resize(struct htab *t, size_t cap)
+itab_resize(struct itab *t, size_t cap)
 {
-	struct hslot *old = t->v;
+	struct islot *old = t->v;
 	size_t oldcap = t->mask + 1;
 
-	t->v = xcalloc(cap, sizeof(t->v[0]));
-	t->mask = cap - 1;
+	itab_alloc(t, cap);
 	for (size_t i = 0; i < oldcap; i++) {
 		size_t j;
 
-		if (old[i].p == NULL)
+		if (old[i].id == 0)
 			continue;
-		for (j = old[i].h & t->mask; t->v[j].p != NULL; j = (j + 1) & t->mask)
+		for (j = old[i].h & t->mask; t->v[j].id != 0; j = (j + 1) & t->mask)
 			;
 		t->v[j] = old[i];
 	}
 	free(old);
 }
 
-struct hslot *
-head_htab_find(const struct htab *t, uint64_t h, int (*eq)(const void *, const void *),
-    const void *key)
+uint32_t
+head_itab_find(const struct head *h, const struct itab *t, uint32_t hash,
+    int (*eq)(const struct head *, uint32_t, const void *), const void *key)
 {
-	for (size_t i = h & t->mask; t->v[i].p != NULL; i = (i + 1) & t->mask)
-		if (t->v[i].h == h && eq(t->v[i].p, key))
-			return &t->v[i];
-	return NULL;
+	for (size_t i = hash & t->mask; t->v[i].id != 0; i = (i + 1) & t->mask)
+		if (t->v[i].h == hash && eq(h, t->v[i].id - 1, key))
+			return t->v[i].id - 1;
+	return HEAD_NO_ID;
 }
 
-/* Insert an entry known to be absent; the table stays at most 3/4 full. */
+/* The table stays at most 3/4 full. */
 void
-head_htab_put(struct htab *t, uint64_t h, void *p)
+head_itab_put(struct itab *t, uint32_t hash, uint32_t id)
 {
 	size_t i;
 
 	if ((t->n + 1) * 4 > (t->mask + 1) * 3)
-		head_htab_resize(t, (t->mask + 1) * 2);
-	for (i = h & t->mask; t->v[i].p != NULL; i = (i + 1) & t->mask)
+		itab_resize(t, (t->mask + 1) * 2);
+	for (i = hash & t->mask; t->v[i].id != 0; i = (i + 1) & t->mask)
 		;
-	t->v[i].h = h;
-	t->v[i].p = p;
+	t->v[i].h = hash;
+	t->v[i].id = id + 1;
 	t->n++;
 }
 
-/* Remove a slot, shifting later entries of the probe run back into the hole. */
+/* Remove id's entry, shifting later entries of the probe run back into the hole. */
 void
-head_htab_del(struct htab *t, struct hslot *slot)
+head_itab_del(struct itab *t, uint32_t hash, uint32_t id)
 {
-	size_t i = (size_t)(slot - t->v), j = i;
+	size_t i, j;
 
-	for (;;) {
+	for (i = hash & t->mask; t->v[i].id != id + 1; i = (i + 1) & t->mask)
+		;
+	for (j = i;;) {
 		size_t k;
 
 		j = (j + 1) & t->mask;
-		if (t->v[j].p == NULL)
+		if (t->v[j].id == 0)
 			break;
 		k = t->v[j].h & t->mask;
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
@@ -136,114 +215,114 @@ head_htab_del(struct htab *t, struct hslot *slot)
 		t->v[i] = t->v[j];
 		i = j;
 	}
-	t->v[i].p = NULL;
+	t->v[i].id = 0;
 	t->n--;
 }
 
 /* After a gc: give back memory when the table is mostly empty. */
 void
-head_htab_shrink(struct htab *t)
+head_itab_shrink(struct itab *t)
 {
 	size_t cap = t->mask + 1;
 
-	while (cap > HTAB_MIN && t->n * 8 < cap)
+	while (cap > ITAB_MIN && t->n * 8 < cap)
 		cap /= 2;
 	if (cap < t->mask + 1)
-		head_htab_resize(t, cap);
-}
-
-int
-head_htab_eq_ptr(const void *entry, const void *key)
-{
-	return entry == key;
+		itab_resize(t, cap);
 }
 
 static int
-eq_istr(const void *entry, const void *key)
+eq_istr(const struct head *h, uint32_t id, const void *key)
 {
-	const struct istr *s = entry;
+	const struct istr *s = head_str(h, id);
 	const struct str *k = key;
 
 	return s->len == k->len && (k->len == 0 || memcmp(s->p, k->p, k->len) == 0);
 }
 
 static int
-eq_labels(const void *entry, const void *key)
+eq_labels(const struct head *h, uint32_t id, const void *key)
 {
-	const struct memseries *s = entry;
+	const struct memseries *s = h->series.v[id];
+	const uint8_t *p = s->lbl, *end = memseries_lbl_end(s);
 	const struct labels *ls = key;
+	size_t i;
 
-	if (s->nlabels != ls->n)
-		return 0;
-	for (size_t i = 0; i < ls->n; i++) {
-		const struct istr *n = s->lbl[2 * i], *v = s->lbl[2 * i + 1];
-		struct str sn = { n->p, n->len }, sv = { v->p, v->len };
+	for (i = 0; p < end; i++) {
+		const struct istr *n, *v;
+		uint32_t ni, vi;
 
-		if (!str_eq(sn, ls->v[i].name) || !str_eq(sv, ls->v[i].value))
+		p = memseries_id(memseries_id(p, &ni), &vi);
+		if (i == ls->n)
+			return 0;
+		n = head_str(h, ni);
+		v = head_str(h, vi);
+		if (!str_eq((struct str){ n->p, n->len }, ls->v[i].name) ||
+		    !str_eq((struct str){ v->p, v->len }, ls->v[i].value))
 			return 0;
 	}
-	return 1;
+	return i == ls->n;
 }
 
 static int
-eq_ref(const void *entry, const void *key)
+eq_ref(const struct head *h, uint32_t id, const void *key)
 {
-	const struct memseries *s = entry;
+	const struct memseries *s = h->series.v[id];
 
 	return s->ref == *(const uint64_t *)key;
 }
 
 static int
-eq_alias(const void *entry, const void *key)
+eq_alias(const struct head *h, uint32_t id, const void *key)
 {
-	const struct head_alias *a = entry;
-
-	return a->ref == *(const uint64_t *)key;
+	return h->aliases[id].ref == *(const uint64_t *)key;
 }
 
 /*
  * Interned strings: one refcounted copy per distinct label name or value.
  */
 
-struct istr *
+uint32_t
 head_string_find(const struct head *h, const char *p, size_t len)
 {
 	struct str k = { p, len };
-	struct hslot *sl;
 
-	sl = head_htab_find(&h->strings, str_hash(p, len, 0), eq_istr, &k);
-	return sl != NULL ? sl->p : NULL;
+	return head_itab_find(h, &h->strings, (uint32_t)str_hash(p, len, 0), eq_istr, &k);
 }
 
-static struct istr *
+/* s's id, interned if new. */
+static uint32_t
 string_ref(struct head *h, struct str s)
 {
-	uint64_t hh = str_hash(s.p, s.len, 0);
-	struct hslot *sl;
+	uint32_t hh = (uint32_t)str_hash(s.p, s.len, 0), id;
 	struct istr *is;
 
-	if ((sl = head_htab_find(&h->strings, hh, eq_istr, &s)) != NULL) {
-		is = sl->p;
-		is->refs++;
-		return is;
+	if ((id = head_itab_find(h, &h->strings, hh, eq_istr, &s)) != HEAD_NO_ID) {
+		head_str(h, id)->refs++;
+		return id;
 	}
 	is = xmalloc(sizeof(*is) + s.len + 1);
 	is->refs = 1;
 	is->len = (uint32_t)s.len;
 	is->hash = hh;
+	is->pname = HEAD_NO_ID;
 	if (s.len > 0)
 		memcpy(is->p, s.p, s.len);
 	is->p[s.len] = '\0';
-	head_htab_put(&h->strings, hh, is);
-	return is;
+	id = head_idarr_add(&h->strs, is);
+	head_itab_put(&h->strings, hh, id);
+	return id;
 }
 
 static void
-string_unref(struct head *h, struct istr *is)
+string_unref(struct head *h, uint32_t id)
 {
+	struct istr *is = head_str(h, id);
+
 	if (--is->refs > 0)
 		return;
-	head_htab_del(&h->strings, head_htab_find(&h->strings, is->hash, head_htab_eq_ptr, is));
+	head_itab_del(&h->strings, is->hash, id);
+	head_idarr_del(&h->strs, id);
 	free(is);
 }
 
@@ -251,52 +330,116 @@ string_unref(struct head *h, struct istr *is)
  * Series.
  */
 
+static uint32_t
+ref_hash(uint64_t ref)
+{
+	return (uint32_t)head_hash_u64(ref);
+}
+
+/*
+ * Ids and refs are both handed out in order, so a series' id is mostly its
+ * ref - 1: such a series is found by id and has no by_ref entry. The others
+ * (ids reused after a gc, refs from a WAL) are in by_ref.
+ */
+static int
+series_by_id(uint64_t ref, uint32_t id)
+{
+	return ref - 1 == id;
+}
+
+static uint32_t
+series_by_ref(const struct head *h, uint64_t ref)
+{
+	const struct memseries *s;
+
+	if (ref - 1 < h->series.n && (s = h->series.v[ref - 1]) != NULL && s->ref == ref)
+		return (uint32_t)(ref - 1);
+	if (h->by_ref.n == 0)
+		return HEAD_NO_ID;
+	return head_itab_find(h, &h->by_ref, ref_hash(ref), eq_ref, &ref);
+}
+
 struct memseries *
 head_series_get(const struct head *h, uint64_t ref)
 {
-	struct hslot *sl = head_htab_find(&h->by_ref, head_hash_u64(ref), eq_ref, &ref);
+	uint32_t id = series_by_ref(h, ref);
 
-	return sl != NULL ? sl->p : NULL;
+	return id != HEAD_NO_ID ? h->series.v[id] : NULL;
 }
 
-static struct memseries *
+static uint32_t
 series_lookup(const struct head *h, const struct labels *ls, uint64_t hash)
 {
-	struct hslot *sl = head_htab_find(&h->by_labels, hash, eq_labels, ls);
-
-	return sl != NULL ? sl->p : NULL;
+	return head_itab_find(h, &h->by_labels, (uint32_t)hash, eq_labels, ls);
 }
 
-static struct memseries *
+/* Returns the new series' id. */
+static uint32_t
 series_create(struct head *h, uint64_t ref, const struct labels *ls, uint64_t hash)
 {
 	struct memseries *s;
+	size_t len = 0;
+	uint32_t id;
 
-	s = xcalloc(1, sizeof(*s) + 2 * ls->n * sizeof(s->lbl[0]));
-	s->ref = ref;
-	s->nlabels = (uint32_t)ls->n;
-	for (size_t i = 0; i < ls->n; i++) {
-		s->lbl[2 * i] = string_ref(h, ls->v[i].name);
-		s->lbl[2 * i + 1] = string_ref(h, ls->v[i].value);
+	if (h->idbuf_cap < 2 * ls->n * UVARINT32_MAX) {
+		h->idbuf_cap = 2 * ls->n * UVARINT32_MAX;
+		h->idbuf = xrealloc(h->idbuf, h->idbuf_cap);
 	}
-	head_htab_put(&h->by_labels, hash, s);
-	head_htab_put(&h->by_ref, head_hash_u64(ref), s);
+	for (size_t i = 0; i < ls->n; i++) {
+		len += uvarint_put(h->idbuf + len, string_ref(h, ls->v[i].name));
+		len += uvarint_put(h->idbuf + len, string_ref(h, ls->v[i].value));
+	}
+	s = memseries_new(ref, h->idbuf, len);
+	id = head_idarr_add(&h->series, s);
+	head_itab_put(&h->by_labels, (uint32_t)hash, id);
+	if (!series_by_id(ref, id))
+		head_itab_put(&h->by_ref, ref_hash(ref), id);
 	head_postings_add(h, s);
 	if (ref > h->last_ref)
 		h->last_ref = ref;
-	return s;
+	return id;
 }
 
-/* Free a series already taken out of the tables and the postings. */
+/* Take series id out of the tables and give up its id; the postings still name it. */
+static void
+series_unlink(struct head *h, uint32_t id)
+{
+	const struct memseries *s = h->series.v[id];
+	struct labels ls;
+
+	memseries_labels(h, s, &h->scratch, &h->scratch_cap, &ls);
+	head_itab_del(&h->by_labels, (uint32_t)labels_hash(&ls), id);
+	if (!series_by_id(s->ref, id))
+		head_itab_del(&h->by_ref, ref_hash(s->ref), id);
+	head_idarr_del(&h->series, id);
+}
+
+/* Free a series already unlinked and taken out of the postings. */
 static void
 series_destroy(struct head *h, struct memseries *s)
 {
+	const uint8_t *p = s->lbl, *end = memseries_lbl_end(s);
+
 	h->nchunks -= memseries_nchunks(s);
 	memseries_drop_chunks(s);
-	xor_chunk_free(&s->cur);
-	for (uint32_t i = 0; i < 2 * s->nlabels; i++)
-		string_unref(h, s->lbl[i]);
+	while (p < end) {
+		uint32_t id;
+
+		p = memseries_id(p, &id);
+		string_unref(h, id);
+	}
 	free(s);
+}
+
+/* Append a sample newer than the series' newest; the series may move. */
+static void
+series_append(struct head *h, uint32_t id, int64_t t, uint64_t v)
+{
+	struct memseries *s = h->series.v[id];
+
+	h->nchunks += memseries_append(&s, t, v, h->opts.chunk_range);
+	h->series.v[id] = s;
+	update_min_max(h, t);
 }
 
 int
@@ -306,7 +449,7 @@ head_series_labels(struct head *h, uint64_t ref, struct labels *out)
 
 	if (s == NULL)
 		return 0;
-	memseries_labels(s, &h->scratch, &h->scratch_cap, out);
+	memseries_labels(h, s, &h->scratch, &h->scratch_cap, out);
 	return 1;
 }
 
@@ -328,12 +471,11 @@ head_create(const struct head_opts *o)
 	h->max_time = INT64_MIN;
 	h->min_valid_time = INT64_MIN;
 	h->append_init = 1;
-	head_htab_init(&h->strings, HTAB_MIN);
-	head_htab_init(&h->by_labels, HTAB_MIN);
-	head_htab_init(&h->by_ref, HTAB_MIN);
-	head_htab_init(&h->aliases, HTAB_MIN);
-	head_htab_init(&h->pairs, HTAB_MIN);
-	head_htab_init(&h->pnames, HTAB_MIN);
+	head_itab_init(&h->strings);
+	head_itab_init(&h->by_labels);
+	head_itab_init(&h->by_ref);
+	head_itab_init(&h->by_alias);
+	head_itab_init(&h->pairs);
 	return h;
 }
 
@@ -342,23 +484,23 @@ head_free(struct head *h)
 {
 	if (h == NULL)
 		return;
-	aliases_clear(h);
-	for (size_t i = 0; i <= h->by_ref.mask; i++) {
-		struct memseries *s = h->by_ref.v[i].p;
-
-		if (s == NULL)
+	for (size_t i = 0; i < h->series.n; i++) {
+		if (h->series.v[i] == NULL)
 			continue;
-		memseries_drop_chunks(s);
-		xor_chunk_free(&s->cur);
-		free(s);
+		memseries_drop_chunks(h->series.v[i]);
+		free(h->series.v[i]);
 	}
-	for (size_t i = 0; i <= h->strings.mask; i++)
-		free(h->strings.v[i].p);
+	for (size_t i = 0; i < h->strs.n; i++)
+		free(h->strs.v[i]);
 	head_postings_free(h);
-	head_htab_free(&h->strings);
-	head_htab_free(&h->by_labels);
-	head_htab_free(&h->by_ref);
-	head_htab_free(&h->aliases);
+	head_idarr_free(&h->series);
+	head_idarr_free(&h->strs);
+	head_itab_free(&h->strings);
+	head_itab_free(&h->by_labels);
+	head_itab_free(&h->by_ref);
+	head_itab_free(&h->by_alias);
+	free(h->aliases);
+	free(h->idbuf);
 	free(h->scratch);
 	free(h);
 }
@@ -367,7 +509,7 @@ void
 head_stats(const struct head *h, struct head_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->num_series = h->by_ref.n;
+	st->num_series = h->by_labels.n;
 	st->num_chunks = h->nchunks;
 	st->next_ref = h->last_ref + 1;
 	st->min_time = h->min_time;
@@ -561,22 +703,22 @@ copy:
 static enum head_err
 check_limits(struct head *h, const struct labels *ls)
 {
-	struct istr *nm, *val;
+	uint32_t nm, val;
 	struct plist *pl;
 	struct str name;
 
-	if (h->opts.max_series > 0 && h->by_ref.n >= h->opts.max_series)
+	if (h->opts.max_series > 0 && h->by_labels.n >= h->opts.max_series)
 		return HEAD_ERR_SERIES_LIMIT;
 	if (h->opts.max_series_per_metric == 0)
 		return HEAD_OK;
 	name = labels_get(ls, STR_LIT("__name__"));
 	if (name.len == 0)
 		return HEAD_OK;
-	if ((nm = head_string_find(h, "__name__", 8)) == NULL ||
-	    (val = head_string_find(h, name.p, name.len)) == NULL ||
+	if ((nm = head_string_find(h, "__name__", 8)) == HEAD_NO_ID ||
+	    (val = head_string_find(h, name.p, name.len)) == HEAD_NO_ID ||
 	    (pl = head_plist_get(h, nm, val)) == NULL)
 		return HEAD_OK;
-	if (pl->n >= h->opts.max_series_per_metric)
+	if (head_reflist_len(&pl->refs) >= h->opts.max_series_per_metric)
 		return HEAD_ERR_METRIC_SERIES_LIMIT;
 	return HEAD_OK;
 }
@@ -585,10 +727,11 @@ enum head_err
 head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
     uint64_t *ref, int *created)
 {
-	struct memseries *s;
+	const struct memseries *s;
 	struct labels cl;
 	enum head_err rc;
 	uint64_t hash;
+	uint32_t id;
 
 	if (created != NULL)
 		*created = 0;
@@ -609,23 +752,24 @@ head_append(struct head *h, const struct labels *ls, int64_t t, uint64_t v,
 	if (labels_has_dup_names(&cl))
 		return HEAD_ERR_DUP_LABEL_NAME;
 	hash = labels_hash(&cl);
-	if ((s = series_lookup(h, &cl, hash)) == NULL) {
+	if ((id = series_lookup(h, &cl, hash)) == HEAD_NO_ID) {
 		if ((rc = check_limits(h, &cl)) != HEAD_OK)
 			return rc;
-		s = series_create(h, h->last_ref + 1, &cl, hash);
+		id = series_create(h, h->last_ref + 1, &cl, hash);
 		if (created != NULL)
 			*created = 1;
 	}
-	if (s->cur.n > 0 && t <= s->cur.t) {
-		if (t < s->cur.t)
+	s = h->series.v[id];
+	if (s->enc.n > 0 && t <= s->enc.t) {
+		if (t < s->enc.t)
 			return HEAD_ERR_OUT_OF_ORDER;
-		if (v != s->cur.v)
+		if (v != s->enc.v)
 			return HEAD_ERR_DUPLICATE;
+		update_min_max(h, t);
 	} else
-		h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
-	update_min_max(h, t);
+		series_append(h, id, t, v);
 	if (ref != NULL)
-		*ref = s->ref;
+		*ref = ((const struct memseries *)h->series.v[id])->ref;
 	return HEAD_OK;
 }
 
@@ -642,10 +786,29 @@ head_set_min_valid_time(struct head *h, int64_t t)
 static void
 aliases_clear(struct head *h)
 {
-	for (size_t i = 0; i <= h->aliases.mask; i++)
-		free(h->aliases.v[i].p);
-	head_htab_free(&h->aliases);
-	head_htab_init(&h->aliases, HTAB_MIN);
+	free(h->aliases);
+	h->aliases = NULL;
+	h->naliases = h->aliases_cap = 0;
+	head_itab_free(&h->by_alias);
+	head_itab_init(&h->by_alias);
+}
+
+/* Replay's samples of ref go to series id from now on. */
+static void
+alias_set(struct head *h, uint64_t ref, uint32_t id)
+{
+	uint32_t a = head_itab_find(h, &h->by_alias, ref_hash(ref), eq_alias, &ref);
+
+	if (a == HEAD_NO_ID) {
+		if (h->naliases == h->aliases_cap) {
+			h->aliases_cap = h->aliases_cap ? h->aliases_cap * 2 : 16;
+			h->aliases = xreallocarray(h->aliases, h->aliases_cap, sizeof(h->aliases[0]));
+		}
+		a = (uint32_t)h->naliases++;
+		h->aliases[a].ref = ref;
+		head_itab_put(&h->by_alias, ref_hash(ref), a);
+	}
+	h->aliases[a].series = id;
 }
 
 int
@@ -653,29 +816,20 @@ head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct
 {
 	uint64_t hash = labels_hash(ls);
 	struct memseries *s;
+	uint32_t id;
 
-	if ((s = series_lookup(h, ls, hash)) != NULL) {
+	if ((id = series_lookup(h, ls, hash)) != HEAD_NO_ID) {
+		s = h->series.v[id];
 		/* A repeated series record: samples replayed so far are lost (wal-format.md §6.2). */
 		h->nchunks -= memseries_nchunks(s);
 		memseries_drop_chunks(s);
-		if (s->ref != ref) {
-			struct hslot *sl = head_htab_find(&h->aliases, head_hash_u64(ref), eq_alias, &ref);
-			struct head_alias *a;
-
-			if (sl != NULL)
-				a = sl->p;
-			else {
-				a = xmalloc(sizeof(*a));
-				a->ref = ref;
-				head_htab_put(&h->aliases, head_hash_u64(ref), a);
-			}
-			a->s = s;
-		}
+		if (s->ref != ref)
+			alias_set(h, ref, id);
 		if (ref > h->last_ref)
 			h->last_ref = ref;
 		return 0;
 	}
-	if (head_series_get(h, ref) != NULL)
+	if (series_by_ref(h, ref) != HEAD_NO_ID)
 		return err_set(e, "series ref %" PRIu64 " replayed with a different label set", ref);
 	series_create(h, ref, ls, hash);
 	return 0;
@@ -684,22 +838,22 @@ head_replay_series(struct head *h, uint64_t ref, const struct labels *ls, struct
 int
 head_replay_sample(struct head *h, uint64_t ref, int64_t t, uint64_t v)
 {
-	struct memseries *s = NULL;
-	struct hslot *sl;
+	uint32_t id = HEAD_NO_ID, a;
+	const struct memseries *s;
 
 	if (t < h->min_valid_time)
 		return 0;
-	if (h->aliases.n > 0 &&
-	    (sl = head_htab_find(&h->aliases, head_hash_u64(ref), eq_alias, &ref)) != NULL)
-		s = ((struct head_alias *)sl->p)->s;
-	if (s == NULL && (s = head_series_get(h, ref)) == NULL) {
+	if (h->naliases > 0 &&
+	    (a = head_itab_find(h, &h->by_alias, ref_hash(ref), eq_alias, &ref)) != HEAD_NO_ID)
+		id = h->aliases[a].series;
+	if (id == HEAD_NO_ID && (id = series_by_ref(h, ref)) == HEAD_NO_ID) {
 		h->replay_unknown++;
 		return 0;
 	}
-	if (s->cur.n > 0 && t <= s->cur.t)
+	s = h->series.v[id];
+	if (s->enc.n > 0 && t <= s->enc.t)
 		return 0;
-	h->nchunks += memseries_append(s, t, v, h->opts.chunk_range);
-	update_min_max(h, t);
+	series_append(h, id, t, v);
 	return 1;
 }
 
@@ -729,8 +883,8 @@ head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 	int64_t actual = INT64_MAX;
 
 	aliases_clear(h);
-	for (size_t i = 0; i <= h->by_ref.mask; i++) {
-		struct memseries *s = h->by_ref.v[i].p;
+	for (size_t i = 0; i < h->series.n; i++) {
+		struct memseries *s = h->series.v[i];
 		int64_t smin;
 
 		if (s == NULL)
@@ -746,16 +900,7 @@ head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 			dead = xreallocarray(dead, cap, sizeof(dead[0]));
 		}
 		dead[ndead++] = s;
-	}
-	for (size_t i = 0; i < ndead; i++) {
-		struct memseries *s = dead[i];
-		struct labels ls;
-
-		memseries_labels(s, &h->scratch, &h->scratch_cap, &ls);
-		head_htab_del(&h->by_labels, head_htab_find(&h->by_labels, labels_hash(&ls),
-		    head_htab_eq_ptr, s));
-		head_htab_del(&h->by_ref, head_htab_find(&h->by_ref, head_hash_u64(s->ref),
-		    head_htab_eq_ptr, s));
+		series_unlink(h, (uint32_t)i);
 		if (dropped != NULL)
 			refs_push(dropped, s->ref);
 	}
@@ -766,9 +911,11 @@ head_gc(struct head *h, int64_t mint, struct head_refs *dropped)
 	free(dead);
 	if (dropped != NULL && dropped->n > first)
 		qsort(dropped->v + first, dropped->n - first, sizeof(dropped->v[0]), cmp_u64);
-	head_htab_shrink(&h->by_labels);
-	head_htab_shrink(&h->by_ref);
-	head_htab_shrink(&h->strings);
+	head_idarr_shrink(&h->series);
+	head_idarr_shrink(&h->strs);
+	head_itab_shrink(&h->by_labels);
+	head_itab_shrink(&h->by_ref);
+	head_itab_shrink(&h->strings);
 	head_postings_shrink(h);
 	return actual;
 }

@@ -177,11 +177,11 @@ int64_t	 head_max_time(const struct head *);
 int	 head_series_labels(struct head *, uint64_t ref, struct labels *out);
 
 /*
- * Postings: sorted series refs of one label pair (empty when absent), and of
- * all series. Valid until the head changes.
+ * Postings: the refs of the series with one label pair (none when absent),
+ * and of all series, ascending, into out (out->n is reset first).
  */
-const uint64_t *head_postings(struct head *, struct str name, struct str value, size_t *n);
-const uint64_t *head_all_postings(struct head *, size_t *n);
+void	 head_postings(struct head *, struct str name, struct str value, struct head_refs *out);
+void	 head_all_postings(struct head *, struct head_refs *out);
 /*
  * The refs of the series matching every matcher, ascending, with
  * PostingsForMatchers' semantics (a missing label matches as ""; see
@@ -221,18 +221,52 @@ void	 head_series_set_close(struct head_series_set *);
 #ifdef HEAD_INTERNALS
 /*
  * Shared by lib/tsdb/head*.c only; not API.
+ *
+ * Everything the head keeps per series is counted in bytes: strings, series,
+ * postings lists and names live in id-indexed arrays, and the hash tables
+ * and most lists hold 32-bit ids rather than pointers.
  */
+
+#define HEAD_NO_ID	UINT32_MAX
+
+/* Objects by id; freed ids are reused first. */
+struct idarr {
+	void		**v;		/* NULL: free */
+	size_t		  n;		/* ids in use or freed: v[0 .. n) */
+	size_t		  cap;
+	uint32_t	 *free;
+	size_t		  nfree;
+	size_t		  free_cap;
+};
+
+/*
+ * Open addressing, linear probing, backward-shift deletion over ids with 32
+ * bits of their key's hash, which also pick the bucket; id 0 is empty, so
+ * slots hold id + 1.
+ */
+struct islot {
+	uint32_t	 h;
+	uint32_t	 id;
+};
+
+struct itab {
+	struct islot	*v;
+	size_t		 mask;
+	size_t		 n;
+};
 
 /* An interned label string: one copy per distinct string, refcounted by series. */
 struct istr {
 	uint32_t	 refs;
 	uint32_t	 len;
-	uint64_t	 hash;
+	uint32_t	 hash;
+	uint32_t	 pname;		/* as a label name: its pname id, or HEAD_NO_ID */
 	char		 p[];
 };
 
-/* A closed chunk: final XOR bytes. */
+/* A closed chunk: final XOR bytes, in a list oldest first. */
 struct hchunk {
+	struct hchunk	*next;
 	int64_t		 mint;
 	int64_t		 maxt;
 	uint32_t	 len;
@@ -240,53 +274,86 @@ struct hchunk {
 };
 
 /*
- * One series. The open chunk is cur (cur.n == 0: the series has no samples;
- * cur.b.p == NULL until its first sample); its newest sample is cur.t/cur.v.
+ * One series, in one allocation: the fields, the label string ids (name,
+ * value, name, value, ...) as uvarints in lblen bytes, then cap bytes for
+ * the open chunk, len of them used. A million of these is the head, so
+ * nothing is kept that can be derived: the open chunk's first sample time
+ * is read from its bytes, and the ids of the few label names and the first
+ * thousands of values take one or two bytes. The allocation moves as the
+ * chunk grows; the series is found by its id in head->series. enc.n == 0:
+ * no open chunk (the series has no samples when it has no closed chunks
+ * either); its newest sample is enc.t/enc.v.
  */
 struct memseries {
 	uint64_t		 ref;
-	struct xor_chunk	 cur;
-	int64_t			 cur_mint;
 	int64_t			 next_at;	/* the open chunk must end before this */
-	struct hchunk		**closed;	/* oldest first */
-	uint32_t		 nclosed;
-	uint32_t		 closed_cap;
-	uint32_t		 nlabels;
-	struct istr		*lbl[];		/* name, value, name, value, ... */
+	struct hchunk		*closed;	/* oldest first */
+	struct xor_enc		 enc;
+	uint16_t		 len;
+	uint16_t		 cap;
+	uint32_t		 lblen;
+	uint8_t			 lbl[];
 };
 
-/* Open addressing, linear probing, backward-shift deletion; p == NULL is empty. */
-struct hslot {
-	uint64_t	 h;
-	void		*p;
-};
+/* Decode the label string id at p; returns the byte after it. */
+static inline const uint8_t *
+memseries_id(const uint8_t *p, uint32_t *id)
+{
+	uint32_t v = 0;
+	unsigned shift = 0;
 
-struct htab {
-	struct hslot	*v;
-	size_t		 mask;
-	size_t		 n;
-};
+	while (*p >= 0x80) {
+		v |= (uint32_t)(*p++ & 0x7f) << shift;
+		shift += 7;
+	}
+	*id = v | (uint32_t)*p << shift;
+	return p + 1;
+}
 
-/* The postings list of one label pair; refs ascending. One ref is kept inline. */
-struct plist {
-	struct istr	*value;
-	struct pname	*pn;
-	uint32_t	 vidx;		/* position in pn->vals */
-	uint32_t	 n;
-	uint32_t	 cap;		/* <= 1: inline in one */
-	uint32_t	 dirty;		/* queued for the gc's filter */
+/* The end of s's label ids, for loops over memseries_id. */
+static inline const uint8_t *
+memseries_lbl_end(const struct memseries *s)
+{
+	return s->lbl + s->lblen;
+}
+
+/* The open chunk's bytes, right after the label ids. */
+static inline uint8_t *
+memseries_bytes(const struct memseries *s)
+{
+	return (uint8_t *)memseries_lbl_end(s);
+}
+
+/*
+ * Series refs, ascending: those below 2^32 in 32 bits (inline while there
+ * are at most two), any others (only WAL replay brings them) in big, after
+ * them.
+ */
+struct reflist {
 	union {
-		uint64_t	 one;
-		uint64_t	*many;
-	}		 u;
+		uint32_t	 one[2];
+		uint32_t	*many;
+	}			 u;
+	uint32_t		 n;
+	uint32_t		 cap;		/* <= 2: inline */
+	struct head_refs	*big;
 };
 
+/* The postings list of one label pair. */
+struct plist {
+	struct reflist	 refs;
+	uint32_t	 name;		/* string ids */
+	uint32_t	 value;
+	uint32_t	 vidx;		/* position in its pname's vals */
+	uint32_t	 dirty;		/* queued for the gc's filter */
+};
+
+/* A label name and the ids of its plists. */
 struct pname {
-	struct istr	*name;
-	struct plist	**vals;
+	uint32_t	 name;
 	uint32_t	 nvals;
 	uint32_t	 cap;
-	uint32_t	 idx;		/* position in head->names */
+	uint32_t	*vals;
 };
 
 struct head {
@@ -299,54 +366,71 @@ struct head {
 	uint64_t		 last_ref;
 	uint64_t		 replay_unknown;
 	uint64_t		 nchunks;
-	struct htab		 strings;	/* istr, hashed by content */
-	struct htab		 by_labels;	/* memseries, hashed by labels_hash */
-	struct htab		 by_ref;	/* memseries, hashed by ref */
-	struct htab		 aliases;	/* replay: struct head_alias */
-	struct htab		 pairs;		/* plist, hashed by (name, value) identity */
-	struct htab		 pnames;	/* pname, hashed by name identity */
-	struct pname		**names;
-	size_t			 nnames;
-	size_t			 names_cap;
-	uint64_t		*all;		/* every ref, ascending */
-	size_t			 nall;
-	size_t			 all_cap;
+	struct idarr		 strs;		/* struct istr */
+	struct itab		 strings;	/* strs, hashed by content */
+	struct idarr		 series;	/* struct memseries */
+	struct itab		 by_labels;	/* series, hashed by labels_hash */
+	struct itab		 by_ref;	/* series whose id is not ref - 1, hashed by ref */
+	struct head_alias	*aliases;	/* replay: WAL refs mapped onto other series */
+	size_t			 naliases;
+	size_t			 aliases_cap;
+	struct itab		 by_alias;	/* aliases, hashed by ref */
+	struct idarr		 plists;	/* struct plist */
+	struct itab		 pairs;		/* plists, hashed by (name, value) ids */
+	struct idarr		 pnames;	/* struct pname */
+	size_t			 npnames;
+	struct reflist		 all;		/* every ref */
 	struct label		*scratch;	/* labels without empty values; head_series_labels */
 	size_t			 scratch_cap;
+	uint8_t			*idbuf;		/* a new series' label ids */
+	size_t			 idbuf_cap;
 };
 
-/* head.c: tables, strings, series lookup. */
+static inline struct istr *
+head_str(const struct head *h, uint32_t id)
+{
+	return h->strs.v[id];
+}
+
+/* head.c: ids, tables, strings, series lookup. */
 uint64_t	 head_hash_u64(uint64_t);
-void		 head_htab_init(struct htab *, size_t cap);	/* cap: a power of 2 */
-void		 head_htab_free(struct htab *);
-struct hslot	*head_htab_find(const struct htab *, uint64_t h,
-		    int (*eq)(const void *entry, const void *key), const void *key);
-void		 head_htab_put(struct htab *, uint64_t h, void *p);	/* p must be absent */
-void		 head_htab_del(struct htab *, struct hslot *);
-void		 head_htab_shrink(struct htab *);
-int		 head_htab_eq_ptr(const void *entry, const void *key);
-struct istr	*head_string_find(const struct head *, const char *p, size_t len);
+uint32_t	 head_idarr_add(struct idarr *, void *);
+void		 head_idarr_del(struct idarr *, uint32_t);
+void		 head_idarr_shrink(struct idarr *);
+void		 head_idarr_free(struct idarr *);
+void		 head_itab_init(struct itab *);
+void		 head_itab_free(struct itab *);
+/* The id eq() accepts, or HEAD_NO_ID. */
+uint32_t	 head_itab_find(const struct head *, const struct itab *, uint32_t hash,
+		    int (*eq)(const struct head *, uint32_t id, const void *key), const void *key);
+void		 head_itab_put(struct itab *, uint32_t hash, uint32_t id);	/* id must be absent */
+void		 head_itab_del(struct itab *, uint32_t hash, uint32_t id);	/* id must be present */
+void		 head_itab_shrink(struct itab *);
+/* The id of an interned string, or HEAD_NO_ID. */
+uint32_t	 head_string_find(const struct head *, const char *p, size_t len);
 struct memseries *head_series_get(const struct head *, uint64_t ref);
 
 /* head_postings.c: postings upkeep. */
-struct plist	*head_plist_get(const struct head *, const struct istr *name,
-		    const struct istr *value);
-struct pname	*head_pname_get(const struct head *, const struct istr *name);
+struct plist	*head_plist_get(const struct head *, uint32_t name, uint32_t value);
+/* The pname of a name string id, or NULL. */
+struct pname	*head_pname_get(const struct head *, uint32_t name);
 void		 head_postings_add(struct head *, const struct memseries *);
-/* Drop the refs of series already removed from head->by_ref. */
+/* Drop the refs of the series dead[], which head_series_get no longer finds. */
 void		 head_postings_remove(struct head *, struct memseries *const *dead, size_t n);
 void		 head_postings_shrink(struct head *);
 void		 head_postings_free(struct head *);
-
-static inline const uint64_t *
-plist_refs(const struct plist *pl)
-{
-	return pl->cap <= 1 ? &pl->u.one : pl->u.many;
-}
+size_t		 head_reflist_len(const struct reflist *);
+/* Append the list's refs, ascending, to out. */
+void		 head_reflist_get(const struct reflist *, struct head_refs *out);
 
 /* head_series.c: one series, its chunks cut as Prometheus' head cuts them. */
-/* Append a sample newer than the newest; returns the number of chunks started (0 or 1). */
-int		 memseries_append(struct memseries *, int64_t t, uint64_t v, int64_t range);
+/* A series without samples, with the label ids lbl[0 .. lblen). */
+struct memseries *memseries_new(uint64_t ref, const uint8_t *lbl, size_t lblen);
+/*
+ * Append a sample newer than the newest to *sp, which may move; returns the
+ * number of chunks started (0 or 1).
+ */
+int		 memseries_append(struct memseries **sp, int64_t t, uint64_t v, int64_t range);
 /* Drop the chunks ending before mint; returns how many. */
 size_t		 memseries_truncate(struct memseries *, int64_t mint);
 void		 memseries_drop_chunks(struct memseries *);
@@ -355,12 +439,12 @@ size_t		 memseries_nchunks(const struct memseries *);
 int		 memseries_min_time(const struct memseries *, int64_t *);
 /* All chunks, oldest first, into *out (grown as needed): closed, then the open one. */
 size_t		 memseries_chunks(const struct memseries *, struct chunk **out, size_t *cap);
-/* Prometheus' rangeForTimestamp: the end of t's chunk range (Go arithmetic). */
 /* s's labels as a struct labels over *scratch (grown as needed; the caller frees it). */
-void		 memseries_labels(const struct memseries *, struct label **scratch,
-		    size_t *cap, struct labels *out);
+void		 memseries_labels(const struct head *, const struct memseries *,
+		    struct label **scratch, size_t *cap, struct labels *out);
 /* labels_cmp of two series. */
-int		 memseries_cmp(const struct memseries *, const struct memseries *);
+int		 memseries_cmp(const struct head *, const struct memseries *,
+		    const struct memseries *);
 #endif
 
 #endif

@@ -16,7 +16,7 @@
 
 struct head_series_set {
 	struct head		 *h;
-	struct memseries	**v;
+	const struct memseries	**v;
 	size_t			  n;
 	size_t			  pos;		/* 1 + index of the current series */
 	int64_t			  mint;
@@ -34,15 +34,13 @@ struct head_series_set {
 	struct xor_iter		  it;
 };
 
-static void	refs_reserve(struct head_refs *, size_t);
-static void	refs_append(struct head_refs *, const uint64_t *, size_t);
 static void	refs_sort_uniq(struct head_refs *);
 static void	refs_intersect(struct head_refs *, const struct head_refs *);
 static void	refs_subtract(struct head_refs *, const struct head_refs *);
 static void	select_values(struct head *, const struct matcher *, int, struct head_refs *);
 static int	cmp_u64(const void *, const void *);
 static int	cmp_str(const void *, const void *);
-static int	cmp_series(const void *, const void *);
+static int	cmp_series(const void *, const void *, void *);
 static int	overlaps(const struct chunk *, int64_t, int64_t);
 static size_t	series_overlapping(const struct memseries *, int64_t, int64_t,
 		    struct chunk **, size_t *, struct chunk **, size_t *);
@@ -53,25 +51,6 @@ static size_t	range_chunks(const struct memseries *, int64_t, int64_t, struct ch
 /*
  * Ref lists.
  */
-
-static void
-refs_reserve(struct head_refs *r, size_t extra)
-{
-	if (r->n + extra <= r->cap)
-		return;
-	r->cap = (r->n + extra) * 2;
-	r->v = xreallocarray(r->v, r->cap, sizeof(r->v[0]));
-}
-
-static void
-refs_append(struct head_refs *r, const uint64_t *v, size_t n)
-{
-	if (n == 0)
-		return;
-	refs_reserve(r, n);
-	memcpy(r->v + r->n, v, n * sizeof(v[0]));
-	r->n += n;
-}
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -142,29 +121,30 @@ refs_subtract(struct head_refs *a, const struct head_refs *b)
 static void
 select_values(struct head *h, const struct matcher *m, int want_match, struct head_refs *out)
 {
-	struct istr *name;
+	uint32_t name;
 	struct pname *pn;
 	size_t lists = 0;
 
 	out->n = 0;
-	if ((name = head_string_find(h, m->name, strlen(m->name))) == NULL ||
+	if ((name = head_string_find(h, m->name, strlen(m->name))) == HEAD_NO_ID ||
 	    (pn = head_pname_get(h, name)) == NULL)
 		return;
 	if (m->type == MATCH_EQ && want_match) {
-		struct istr *val = head_string_find(h, m->value, m->value_len);
+		uint32_t val = head_string_find(h, m->value, m->value_len);
 		struct plist *pl;
 
-		if (val != NULL && (pl = head_plist_get(h, name, val)) != NULL)
-			refs_append(out, plist_refs(pl), pl->n);
+		if (val != HEAD_NO_ID && (pl = head_plist_get(h, name, val)) != NULL)
+			head_reflist_get(&pl->refs, out);
 		return;
 	}
 	for (uint32_t i = 0; i < pn->nvals; i++) {
-		const struct plist *pl = pn->vals[i];
-		struct str v = { pl->value->p, pl->value->len };
+		const struct plist *pl = h->plists.v[pn->vals[i]];
+		const struct istr *is = head_str(h, pl->value);
+		struct str v = { is->p, is->len };
 
 		if ((matcher_matches(m, v) != 0) != want_match)
 			continue;
-		refs_append(out, plist_refs(pl), pl->n);
+		head_reflist_get(&pl->refs, out);
 		lists++;
 	}
 	if (lists > 1)
@@ -194,7 +174,7 @@ head_select_refs(struct head *h, const struct matcher *ms, size_t nm, struct hea
 			goto done;
 	}
 	if (!have)
-		refs_append(out, h->all, h->nall);
+		head_reflist_get(&h->all, out);
 	for (size_t i = 0; i < nm && out->n > 0; i++) {
 		if (!matcher_matches_empty(&ms[i]))
 			continue;
@@ -218,26 +198,36 @@ cmp_str(const void *a, const void *b)
 void
 head_label_names(struct head *h, struct str **out, size_t *n)
 {
-	*out = xcalloc(h->nnames ? h->nnames : 1, sizeof(**out));
-	for (size_t i = 0; i < h->nnames; i++) {
-		(*out)[i].p = h->names[i]->name->p;
-		(*out)[i].len = h->names[i]->name->len;
+	*out = xcalloc(h->npnames ? h->npnames : 1, sizeof(**out));
+	*n = 0;
+	for (size_t i = 0; i < h->pnames.n; i++) {
+		const struct pname *pn = h->pnames.v[i];
+		const struct istr *is;
+
+		if (pn == NULL)
+			continue;
+		is = head_str(h, pn->name);
+		(*out)[*n].p = is->p;
+		(*out)[*n].len = is->len;
+		(*n)++;
 	}
-	*n = h->nnames;
 	qsort(*out, *n, sizeof(**out), cmp_str);
 }
 
 void
 head_label_values(struct head *h, struct str name, struct str **out, size_t *n)
 {
-	struct istr *in = head_string_find(h, name.p, name.len);
-	struct pname *pn = in != NULL ? head_pname_get(h, in) : NULL;
+	uint32_t in = head_string_find(h, name.p, name.len);
+	struct pname *pn = in != HEAD_NO_ID ? head_pname_get(h, in) : NULL;
 	size_t k = pn != NULL ? pn->nvals : 0;
 
 	*out = xcalloc(k ? k : 1, sizeof(**out));
 	for (size_t i = 0; i < k; i++) {
-		(*out)[i].p = pn->vals[i]->value->p;
-		(*out)[i].len = pn->vals[i]->value->len;
+		const struct plist *pl = h->plists.v[pn->vals[i]];
+		const struct istr *is = head_str(h, pl->value);
+
+		(*out)[i].p = is->p;
+		(*out)[i].len = is->len;
 	}
 	*n = k;
 	qsort(*out, k, sizeof(**out), cmp_str);
@@ -248,9 +238,10 @@ head_label_values(struct head *h, struct str name, struct str **out, size_t *n)
  */
 
 static int
-cmp_series(const void *a, const void *b)
+cmp_series(const void *a, const void *b, void *h)
 {
-	return memseries_cmp(*(struct memseries *const *)a, *(struct memseries *const *)b);
+	return memseries_cmp(h, *(const struct memseries *const *)a,
+	    *(const struct memseries *const *)b);
 }
 
 /* Closed intervals [c.mint, c.maxt] and [mint, maxt] meet. */
@@ -297,7 +288,7 @@ head_select(struct head *h, const struct matcher *ms, size_t nm, int64_t mint, i
 			ss->v[ss->n++] = s;
 	}
 	head_refs_free(&refs);
-	qsort(ss->v, ss->n, sizeof(ss->v[0]), cmp_series);
+	qsort_r(ss->v, ss->n, sizeof(ss->v[0]), cmp_series, h);
 	return ss;
 }
 
@@ -309,7 +300,7 @@ head_series_set_next(struct head_series_set *ss, const struct labels **ls)
 	if (ss->pos >= ss->n)
 		return 0;
 	s = ss->v[ss->pos++];
-	memseries_labels(s, &ss->lbuf, &ss->lcap, &ss->ls);
+	memseries_labels(ss->h, s, &ss->lbuf, &ss->lcap, &ss->ls);
 	ss->nov = series_overlapping(s, ss->mint, ss->maxt, &ss->all, &ss->acap,
 	    &ss->ov, &ss->ovcap);
 	ss->ci = 0;
@@ -384,8 +375,8 @@ head_symbols(struct head *h, struct block_writer *w, struct err *e)
 	int has_empty = 0, rc = 0;
 
 	syms = xcalloc(h->strings.n + 1, sizeof(syms[0]));
-	for (size_t i = 0; i <= h->strings.mask; i++) {
-		const struct istr *is = h->strings.v[i].p;
+	for (size_t i = 0; i < h->strs.n; i++) {
+		const struct istr *is = h->strs.v[i];
 
 		if (is == NULL)
 			continue;
@@ -435,12 +426,12 @@ range_chunks(const struct memseries *s, int64_t mint, int64_t maxt, struct chunk
 				continue;
 			if (t > maxt)
 				break;
-			if (x->n == 0)
+			if (x->e.n == 0)
 				c.mint = t;
 			xor_chunk_append(x, t, v);
 			c.maxt = t;
 		}
-		if (x->n == 0)
+		if (x->e.n == 0)
 			continue;
 		c.data = xor_chunk_bytes(x, &c.len);
 		(*out)[k++] = c;
@@ -452,7 +443,7 @@ int
 head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_dir,
     struct block_meta *meta, int *written, struct err *e)
 {
-	struct memseries **all;
+	const struct memseries **all;
 	struct block_writer *w;
 	struct block_meta *wm;
 	struct chunk *chunks = NULL, *scratch = NULL;
@@ -471,11 +462,11 @@ head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_
 		return -1;
 	xor_chunk_init(&re[0]);
 	xor_chunk_init(&re[1]);
-	all = xcalloc(h->by_ref.n ? h->by_ref.n : 1, sizeof(all[0]));
-	for (size_t i = 0; i <= h->by_ref.mask; i++)
-		if (h->by_ref.v[i].p != NULL)
-			all[n++] = h->by_ref.v[i].p;
-	qsort(all, n, sizeof(all[0]), cmp_series);
+	all = xcalloc(h->by_labels.n ? h->by_labels.n : 1, sizeof(all[0]));
+	for (size_t i = 0; i < h->series.n; i++)
+		if (h->series.v[i] != NULL)
+			all[n++] = h->series.v[i];
+	qsort_r(all, n, sizeof(all[0]), cmp_series, h);
 	if (head_symbols(h, w, e) == -1)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -484,7 +475,7 @@ head_write_block(struct head *h, int64_t mint, int64_t maxt, const char *parent_
 
 		if (nc == 0)
 			continue;
-		memseries_labels(all[i], &lbuf, &lcap, &ls);
+		memseries_labels(h, all[i], &lbuf, &lcap, &ls);
 		if (block_writer_add_series(w, &ls, chunks, nc, e) == -1)
 			goto fail;
 	}

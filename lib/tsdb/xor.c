@@ -3,16 +3,17 @@
 
 #include "lib/tsdb/xor.h"
 
-/*
- * The most bytes one append can add: 147 bits of a sample plus the empty
- * trailing byte, plus 8 because put_bits stores whole 64-bit words.
- */
-#define XOR_APPEND_MAX	40
+/* The bit writer of one append: the chunk's bytes and its partial last byte. */
+struct bitw {
+	uint8_t		*p;
+	size_t		 len;
+	unsigned	 nfree;		/* unused low-order bits of p[len - 1] */
+};
 
-static void	put_bits(struct xor_chunk *, uint64_t, unsigned);
-static void	put_tail_quirk(struct xor_chunk *, unsigned);
-static void	put_uvarint_bytes(struct xor_chunk *, uint64_t);
-static void	put_value(struct xor_chunk *, uint64_t);
+static void	put_bits(struct bitw *, uint64_t, unsigned);
+static void	put_tail_quirk(struct bitw *, unsigned);
+static void	put_uvarint_bytes(struct bitw *, uint64_t);
+static void	put_value(struct bitw *, struct xor_enc *, uint64_t);
 static uint64_t	load_be64(const uint8_t *);
 static uint64_t	peek64(const struct xor_iter *);
 static size_t	bits_left(const struct xor_iter *);
@@ -20,6 +21,13 @@ static int	read_bits(struct xor_iter *, unsigned, uint64_t *);
 static int	read_uvarint(struct xor_iter *, uint64_t *);
 static int	read_value(struct xor_iter *);
 static int	read_sample(struct xor_iter *);
+
+void
+xor_enc_init(struct xor_enc *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->lead = 0xff;
+}
 
 void
 xor_chunk_init(struct xor_chunk *c)
@@ -35,14 +43,8 @@ xor_chunk_reset(struct xor_chunk *c)
 	buf_reserve(&c->b, 128);
 	c->b.p[0] = 0;
 	c->b.p[1] = 0;
-	c->b.len = 2;
-	c->bits_free = 0;
-	c->n = 0;
-	c->t = 0;
-	c->tdelta = 0;
-	c->v = 0;
-	c->lead = 0xff;
-	c->trail = 0;
+	c->b.len = XOR_EMPTY_LEN;
+	xor_enc_init(&c->e);
 }
 
 void
@@ -58,28 +60,23 @@ xor_chunk_free(struct xor_chunk *c)
  * as one big-endian word whose unused low bytes are zero.
  */
 static inline void
-put_bits(struct xor_chunk *c, uint64_t u, unsigned n)
+put_bits(struct bitw *w, uint64_t u, unsigned n)
 {
-	uint8_t *p = c->b.p;
-	size_t len = c->b.len;
-	unsigned nfree = c->bits_free;
 	uint64_t v = n == 64 ? u : u << (64 - n);
 
-	if (nfree > 0) {
-		unsigned k = nfree < n ? nfree : n;
+	if (w->nfree > 0) {
+		unsigned k = w->nfree < n ? w->nfree : n;
 
-		p[len - 1] |= (uint8_t)((v >> (64 - k)) << (nfree - k));
+		w->p[w->len - 1] |= (uint8_t)((v >> (64 - k)) << (w->nfree - k));
 		v <<= k;
 		n -= k;
-		nfree -= k;
+		w->nfree -= k;
 	}
 	if (n > 0) {
-		be64_put(p + len, v);
-		len += (n + 7) / 8;
-		nfree = (8 - (n & 7)) & 7;
+		be64_put(w->p + w->len, v);
+		w->len += (n + 7) / 8;
+		w->nfree = (8 - (n & 7)) & 7;
 	}
-	c->b.len = len;
-	c->bits_free = (uint8_t)nfree;
 }
 
 /*
@@ -88,101 +85,111 @@ put_bits(struct xor_chunk *c, uint64_t u, unsigned n)
  * byte behind (§5.1). Call after the last write of an append.
  */
 static inline void
-put_tail_quirk(struct xor_chunk *c, unsigned n)
+put_tail_quirk(struct bitw *w, unsigned n)
 {
-	if (n >= 8 && (n & 7) == 0 && c->bits_free == 0) {
-		c->b.p[c->b.len++] = 0;
-		c->bits_free = 8;
+	if (n >= 8 && (n & 7) == 0 && w->nfree == 0) {
+		w->p[w->len++] = 0;
+		w->nfree = 8;
 	}
 }
 
 static void
-put_uvarint_bytes(struct xor_chunk *c, uint64_t u)
+put_uvarint_bytes(struct bitw *w, uint64_t u)
 {
 	uint8_t tmp[10];
 	size_t k = uvarint_put(tmp, u);
 
 	for (size_t i = 0; i < k; i++)
-		put_bits(c, tmp[i], 8);
-	put_tail_quirk(c, 8);
+		put_bits(w, tmp[i], 8);
+	put_tail_quirk(w, 8);
 }
 
 static inline void
-put_value(struct xor_chunk *c, uint64_t v)
+put_value(struct bitw *w, struct xor_enc *e, uint64_t v)
 {
-	uint64_t x = v ^ c->v;
+	uint64_t x = v ^ e->v;
 	unsigned lz, tz, sig;
 
 	if (x == 0) {
-		put_bits(c, 0, 1);
+		put_bits(w, 0, 1);
 		return;
 	}
 	lz = (unsigned)__builtin_clzll(x);
 	tz = (unsigned)__builtin_ctzll(x);
 	if (lz >= 32)
 		lz = 31;
-	if (c->lead != 0xff && lz >= c->lead && tz >= c->trail) {
-		sig = 64 - c->lead - c->trail;
+	if (e->lead != 0xff && lz >= e->lead && tz >= e->trail) {
+		sig = 64 - e->lead - e->trail;
 		if (sig <= 62)
-			put_bits(c, (uint64_t)0x2 << sig | x >> c->trail, sig + 2);
+			put_bits(w, (uint64_t)0x2 << sig | x >> e->trail, sig + 2);
 		else {
-			put_bits(c, 0x2, 2);
-			put_bits(c, x >> c->trail, sig);
+			put_bits(w, 0x2, 2);
+			put_bits(w, x >> e->trail, sig);
 		}
-		put_tail_quirk(c, sig);
+		put_tail_quirk(w, sig);
 		return;
 	}
-	c->lead = (uint8_t)lz;
-	c->trail = (uint8_t)tz;
+	e->lead = (uint8_t)lz;
+	e->trail = (uint8_t)tz;
 	sig = 64 - lz - tz;
-	put_bits(c, (uint64_t)0x3 << 11 | (uint64_t)lz << 6 | (sig & 0x3f), 13);
-	put_bits(c, x >> tz, sig);
-	put_tail_quirk(c, sig);
+	put_bits(w, (uint64_t)0x3 << 11 | (uint64_t)lz << 6 | (sig & 0x3f), 13);
+	put_bits(w, x >> tz, sig);
+	put_tail_quirk(w, sig);
+}
+
+size_t
+xor_enc_append(struct xor_enc *e, uint8_t *p, size_t len, int64_t t, uint64_t v)
+{
+	struct bitw w = { p, len, e->bits_free };
+	uint64_t tdelta = 0;
+
+	if (e->n == 0) {
+		put_uvarint_bytes(&w, (uint64_t)t << 1 ^ (uint64_t)(t >> 63));
+		put_bits(&w, v, 64);
+		put_tail_quirk(&w, 64);
+	} else if (e->n == 1) {
+		tdelta = (uint64_t)t - (uint64_t)e->t;
+		put_uvarint_bytes(&w, tdelta);
+		put_value(&w, e, v);
+	} else {
+		int64_t dod;
+
+		tdelta = (uint64_t)t - (uint64_t)e->t;
+		dod = (int64_t)(tdelta - (uint64_t)e->tdelta);
+		/* Bucket bounds are asymmetric: -(2^(N-1)-1) ... 2^(N-1). */
+		if (dod == 0)
+			put_bits(&w, 0, 1);
+		else if (dod >= -8191 && dod <= 8192)
+			put_bits(&w, (uint64_t)0x2 << 14 | ((uint64_t)dod & 0x3fff), 16);
+		else if (dod >= -65535 && dod <= 65536)
+			put_bits(&w, (uint64_t)0x6 << 17 | ((uint64_t)dod & 0x1ffff), 20);
+		else if (dod >= -524287 && dod <= 524288)
+			put_bits(&w, (uint64_t)0xe << 20 | ((uint64_t)dod & 0xfffff), 24);
+		else {
+			put_bits(&w, 0xf, 4);
+			put_bits(&w, (uint64_t)dod, 64);
+			put_tail_quirk(&w, 64);
+		}
+		put_value(&w, e, v);
+	}
+	e->t = t;
+	e->v = v;
+	e->tdelta = (int64_t)tdelta;
+	e->n++;
+	e->bits_free = (uint8_t)w.nfree;
+	p[0] = (uint8_t)(e->n >> 8);
+	p[1] = (uint8_t)e->n;
+	return w.len;
 }
 
 void
 xor_chunk_append(struct xor_chunk *c, int64_t t, uint64_t v)
 {
-	uint64_t tdelta = 0;
-
 	if (c->b.cap - c->b.len < XOR_APPEND_MAX)
 		buf_reserve(&c->b, XOR_APPEND_MAX);
-	if (c->n == 0) {
-		put_uvarint_bytes(c, (uint64_t)t << 1 ^ (uint64_t)(t >> 63));
-		put_bits(c, v, 64);
-		put_tail_quirk(c, 64);
-	} else if (c->n == 1) {
-		tdelta = (uint64_t)t - (uint64_t)c->t;
-		put_uvarint_bytes(c, tdelta);
-		put_value(c, v);
-	} else {
-		int64_t dod;
-
-		tdelta = (uint64_t)t - (uint64_t)c->t;
-		dod = (int64_t)(tdelta - (uint64_t)c->tdelta);
-		/* Bucket bounds are asymmetric: -(2^(N-1)-1) ... 2^(N-1). */
-		if (dod == 0)
-			put_bits(c, 0, 1);
-		else if (dod >= -8191 && dod <= 8192)
-			put_bits(c, (uint64_t)0x2 << 14 | ((uint64_t)dod & 0x3fff), 16);
-		else if (dod >= -65535 && dod <= 65536)
-			put_bits(c, (uint64_t)0x6 << 17 | ((uint64_t)dod & 0x1ffff), 20);
-		else if (dod >= -524287 && dod <= 524288)
-			put_bits(c, (uint64_t)0xe << 20 | ((uint64_t)dod & 0xfffff), 24);
-		else {
-			put_bits(c, 0xf, 4);
-			put_bits(c, (uint64_t)dod, 64);
-			put_tail_quirk(c, 64);
-		}
-		put_value(c, v);
-	}
-	c->t = t;
-	c->v = v;
-	c->tdelta = (int64_t)tdelta;
-	c->n++;
-	c->b.p[0] = (uint8_t)(c->n >> 8);
-	c->b.p[1] = (uint8_t)c->n;
+	c->b.len = xor_enc_append(&c->e, c->b.p, c->b.len, t, v);
 }
+
 
 uint16_t
 xor_count(const uint8_t *data, size_t len)

@@ -15,16 +15,41 @@
 #define CHUNK_ENC_NONE	0
 #define CHUNK_ENC_XOR	1
 
-/* The encoder appends in place into its own buffer. Zero value is not valid: call xor_chunk_init. */
-struct xor_chunk {
-	struct buf	 b;		/* b.p[0..1] = BE16 count, then the stream */
-	uint8_t		 bits_free;	/* unused low-order bits of the last byte */
-	uint16_t	 n;
+/*
+ * The encoder's state apart from its bytes, for callers that keep the bytes
+ * themselves (the head packs them into the series' own allocation).
+ */
+struct xor_enc {
 	int64_t		 t;
 	int64_t		 tdelta;
 	uint64_t	 v;
+	uint16_t	 n;
+	uint8_t		 bits_free;	/* unused low-order bits of the last byte */
 	uint8_t		 lead;		/* 0xff = no window yet */
 	uint8_t		 trail;
+};
+
+/*
+ * The most bytes one append can add: 147 bits of a sample plus the empty
+ * trailing bytes, plus 8 because the writer stores whole 64-bit words.
+ */
+#define XOR_APPEND_MAX	40
+
+/* An empty chunk's bytes are its two count bytes, both zero. */
+#define XOR_EMPTY_LEN	2
+
+void	xor_enc_init(struct xor_enc *);
+/*
+ * Append one sample (t greater than the last t) to the chunk p[0..len) the
+ * state describes; p must have XOR_APPEND_MAX bytes of room past len.
+ * Returns the new length.
+ */
+size_t	xor_enc_append(struct xor_enc *, uint8_t *p, size_t len, int64_t t, uint64_t v);
+
+/* The encoder appends in place into its own buffer. Zero value is not valid: call xor_chunk_init. */
+struct xor_chunk {
+	struct buf	 b;		/* b.p[0..1] = BE16 count, then the stream */
+	struct xor_enc	 e;
 };
 
 void	xor_chunk_init(struct xor_chunk *);

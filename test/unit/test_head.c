@@ -261,6 +261,34 @@ shape_time(const struct shape *sh, int i, uint64_t *rng)
 	return sh->start + (int64_t)i * sh->interval;
 }
 
+/* The chunks of series __name__=name equal the cutter's; returns their number. */
+static size_t
+check_cutter_chunks(struct head *h, const char *name, struct chunk_cutter *cc)
+{
+	struct head_series_set *ss;
+	const struct labels *ls;
+	const struct chunk *got;
+	struct chunk *want;
+	struct matcher m;
+	struct err e;
+	size_t ngot = 0, nwant;
+
+	want = chunk_cutter_chunks(cc, &nwant);
+	CHECK(matcher_init(&m, MATCH_EQ, "__name__", name, strlen(name), &e) == 0);
+	ss = head_select(h, &m, 1, INT64_MIN, INT64_MAX);
+	CHECK_INT(head_series_set_next(ss, &ls), 1);
+	got = head_series_set_chunks(ss, &ngot);
+	CHECK_INT(ngot, nwant);
+	for (size_t i = 0; i < ngot && i < nwant; i++) {
+		CHECK_INT(got[i].mint, want[i].mint);
+		CHECK_INT(got[i].maxt, want[i].maxt);
+		CHECK_MEM(got[i].data, got[i].len, want[i].data, want[i].len);
+	}
+	head_series_set_close(ss);
+	matcher_free(&m);
+	return ngot;
+}
+
 static void
 head_chunks_match_chunk_cutter(void)
 {
@@ -282,14 +310,8 @@ head_chunks_match_chunk_cutter(void)
 	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
 		const struct shape *sh = &shapes[k];
 		struct chunk_cutter cc;
-		struct head_series_set *ss;
-		const struct labels *ls;
-		const struct chunk *got;
-		struct chunk *want;
-		struct matcher m;
-		struct err e;
-		size_t ngot, nwant;
 		uint64_t rng = k + 1, vrng = k + 100;
+		size_t n;
 
 		chunk_cutter_init(&cc, R);
 		for (int i = 0; i < sh->n; i++) {
@@ -297,24 +319,62 @@ head_chunks_match_chunk_cutter(void)
 
 			chunk_cutter_append(&cc, shape_time(sh, i, &rng), v);
 		}
-		want = chunk_cutter_chunks(&cc, &nwant);
-		CHECK(matcher_init(&m, MATCH_EQ, "__name__", sh->name, strlen(sh->name), &e) == 0);
-		ss = head_select(h, &m, 1, INT64_MIN, INT64_MAX);
-		CHECK_INT(head_series_set_next(ss, &ls), 1);
-		got = head_series_set_chunks(ss, &ngot);
-		CHECK_INT(ngot, nwant);
-		for (size_t i = 0; i < ngot && i < nwant; i++) {
-			CHECK_INT(got[i].mint, want[i].mint);
-			CHECK_INT(got[i].maxt, want[i].maxt);
-			CHECK_MEM(got[i].data, got[i].len, want[i].data, want[i].len);
-		}
+		n = check_cutter_chunks(h, sh->name, &cc);
 		/* More than one chunk in every shape but the short ones: cutting was exercised. */
 		if (sh->n >= 600)
-			CHECK(ngot > 2);
-		head_series_set_close(ss);
-		matcher_free(&m);
+			CHECK(n > 2);
 		chunk_cutter_free(&cc);
 	}
+	head_free(h);
+}
+
+/*
+ * Every append at every length of the open chunk, which grows a few bytes at
+ * a time: samples of up to 20 bytes (random value bits, times whose
+ * delta-of-delta needs 24 or 68 bits), checked after each append; the
+ * wide-stepping series cuts a chunk every few samples, so it has many.
+ */
+static void
+head_chunk_growth_matches_chunk_cutter(void)
+{
+	static const struct {
+		const char	*name;
+		int64_t		 step;		/* times advance 1 + rng % step ms */
+		int		 n;
+		size_t		 min_chunks;
+	} kinds[] = {
+		{ "dense", 3, 600, 3 },
+		{ "wide", 1 << 22, 300, 50 },
+		{ "huge", (int64_t)1 << 40, 30, 29 },
+	};
+	struct head *h = head_create(NULL);
+	struct head_stats st;
+	uint64_t chunks = 0;
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct chunk_cutter cc;
+		uint64_t rng = k + 7;
+		int64_t t = T0;
+		size_t n = 0;
+		char spec[64];
+
+		snprintf(spec, sizeof(spec), "__name__=%s", kinds[k].name);
+		chunk_cutter_init(&cc, R);
+		for (int i = 0; i < kinds[k].n; i++) {
+			uint64_t v = lcg(&rng) << 11 ^ lcg(&rng);
+
+			t += 1 + (int64_t)(lcg(&rng) % (uint64_t)kinds[k].step);
+			head_append_begin(h);
+			CHECK_INT(app(h, spec, t, v), HEAD_OK);
+			chunk_cutter_append(&cc, t, v);
+			n = check_cutter_chunks(h, kinds[k].name, &cc);
+		}
+		CHECK(n >= kinds[k].min_chunks);
+		chunks += n;
+		chunk_cutter_free(&cc);
+	}
+	head_stats(h, &st);
+	CHECK_INT(st.num_chunks, chunks);
 	head_free(h);
 }
 
@@ -480,13 +540,13 @@ trim_chunk(struct chunk *c, int64_t mint, int64_t maxt, struct xor_chunk *x)
 	while (xor_iter_next(&it, &t, &v) == 1) {
 		if (t < mint || t > maxt)
 			continue;
-		if (x->n == 0)
+		if (x->e.n == 0)
 			c->mint = t;
 		xor_chunk_append(x, t, v);
 		c->maxt = t;
 	}
 	c->data = xor_chunk_bytes(x, &c->len);
-	return x->n > 0;
+	return x->e.n > 0;
 }
 
 /*
@@ -707,14 +767,13 @@ static void
 head_truncate_drops_chunks_and_series(void)
 {
 	struct head *h = head_create(NULL);
-	struct head_refs dropped = { 0 };
+	struct head_refs dropped = { 0 }, p = { 0 };
 	struct head_stats st, before;
 	struct str *vals;
-	size_t nvals, n;
+	size_t nvals;
 	uint64_t ref;
 	int created;
 	struct tls tl;
-	const uint64_t *p;
 
 	head_append_begin(h);
 	for (int64_t t = 0; t < 3 * HOUR; t += 15 * SEC)
@@ -744,14 +803,15 @@ head_truncate_drops_chunks_and_series(void)
 	head_label_values(h, STR_LIT("job"), &vals, &nvals);
 	CHECK_INT(nvals, 1);
 	free(vals);
-	p = head_all_postings(h, &n);
-	CHECK_INT(n, 2);
-	if (n == 2) {
-		CHECK_U64(p[0], 1);
-		CHECK_U64(p[1], 3);
+	head_all_postings(h, &p);
+	CHECK_INT(p.n, 2);
+	if (p.n == 2) {
+		CHECK_U64(p.v[0], 1);
+		CHECK_U64(p.v[1], 3);
 	}
-	p = head_postings(h, STR_LIT("job"), STR_LIT("keep"), &n);
-	CHECK_INT(n, 2);
+	head_postings(h, STR_LIT("job"), STR_LIT("keep"), &p);
+	CHECK_INT(p.n, 2);
+	head_refs_free(&p);
 	CHECK_INT(samples_of(h, "a", INT64_MIN, INT64_MAX, NULL, NULL, 0), HOUR / (15 * SEC));
 
 	/* The window now starts at the truncation time; a dropped series comes back with a new ref. */
@@ -962,6 +1022,124 @@ head_replay_hooks(void)
 	head_free(h);
 }
 
+/* refs is exactly want[0 .. n). */
+static void
+check_refs(const struct head_refs *refs, const uint64_t *want, size_t n)
+{
+	CHECK_INT(refs->n, n);
+	for (size_t i = 0; i < refs->n && i < n; i++)
+		CHECK_U64(refs->v[i], want[i]);
+}
+
+/*
+ * A WAL can bring refs of 2^32 and more, in any order: postings keep them
+ * after the smaller ones, lookups, aliases and the gc work as for any ref.
+ */
+static void
+head_replay_refs_above_32_bits(void)
+{
+	const uint64_t big = (uint64_t)1 << 32;
+	const uint64_t want_all[] = { 3, 7, big, big + 5 };
+	const uint64_t want_new[] = { 7, big + 5, 2 * big + 1 };
+	struct head *h = head_create(NULL);
+	struct head_refs dropped = { 0 }, refs = { 0 };
+	struct labels got;
+	struct tls tl;
+	struct err e;
+	uint64_t ref;
+	int created;
+
+	CHECK(head_replay_series(h, big + 5, mk(&tl, "__name__=a,job=j"), &e) == 0);
+	CHECK(head_replay_series(h, 3, mk(&tl, "__name__=b,job=j"), &e) == 0);
+	CHECK(head_replay_series(h, big, mk(&tl, "__name__=c,job=j"), &e) == 0);
+	CHECK(head_replay_series(h, 7, mk(&tl, "__name__=d,job=j"), &e) == 0);
+	CHECK(head_replay_series(h, 2 * big, mk(&tl, "__name__=e,job=j"), &e) == 0);
+	CHECK(head_replay_series(h, big, mk(&tl, "__name__=x"), &e) == -1);
+	CHECK_INT(head_replay_sample(h, big + 5, HOUR, f64(1)), 1);
+	CHECK_INT(head_replay_sample(h, 3, 10, f64(1)), 1);
+	CHECK_INT(head_replay_sample(h, big, 20, f64(1)), 1);
+	CHECK_INT(head_replay_sample(h, 7, HOUR, f64(1)), 1);
+	/* An alias above 2^32 of a series below it. */
+	CHECK(head_replay_series(h, big + 9, mk(&tl, "__name__=d,job=j"), &e) == 0);
+	CHECK_INT(head_replay_sample(h, big + 9, HOUR + 1, f64(2)), 1);
+	head_replay_end(h, &dropped);
+	check_refs(&dropped, (const uint64_t[]){ 2 * big }, 1);
+	head_all_postings(h, &refs);
+	check_refs(&refs, want_all, 4);
+	head_postings(h, STR_LIT("job"), STR_LIT("j"), &refs);
+	check_refs(&refs, want_all, 4);
+	CHECK_INT(head_series_labels(h, big + 5, &got), 1);
+	CHECK(labels_cmp(&got, mk(&tl, "__name__=a,job=j")) == 0);
+	CHECK_INT(head_series_labels(h, big, &got), 1);
+	CHECK(labels_cmp(&got, mk(&tl, "__name__=c,job=j")) == 0);
+	CHECK_INT(head_series_labels(h, 2 * big, &got), 0);
+	CHECK_INT(samples_of(h, "d", INT64_MIN, INT64_MAX, NULL, NULL, 0), 1);
+
+	/* New series continue after the largest ref; the gc drops small and large ones. */
+	head_append_begin(h);
+	CHECK_INT(head_append(h, mk(&tl, "__name__=f,job=j"), HOUR, f64(1), &ref, &created),
+	    HEAD_OK);
+	CHECK_U64(ref, 2 * big + 1);
+	dropped.n = 0;
+	head_truncate(h, 30 * MIN, &dropped);
+	check_refs(&dropped, (const uint64_t[]){ 3, big }, 2);
+	head_postings(h, STR_LIT("job"), STR_LIT("j"), &refs);
+	check_refs(&refs, want_new, 3);
+	CHECK_INT(head_series_labels(h, big, &got), 0);
+	CHECK_INT(count_selected(h, "{job=\"j\"}"), 3);
+	head_refs_free(&refs);
+	head_refs_free(&dropped);
+	head_free(h);
+}
+
+/*
+ * Series ids freed by a gc are taken again by new series, whose refs no
+ * longer follow their ids: every ref still finds its own series.
+ */
+static void
+head_refs_after_id_reuse(void)
+{
+	struct head *h = head_create(NULL);
+	struct head_refs refs = { 0 };
+	struct head_stats st;
+	struct labels got;
+	char spec[64];
+	struct tls tl;
+
+	head_append_begin(h);
+	for (int i = 0; i < 100; i++) {
+		snprintf(spec, sizeof(spec), "__name__=m,i=%d", i);
+		CHECK_INT(app(h, spec, i % 2 == 0 ? 0 : HOUR, f64(1)), HEAD_OK);
+	}
+	/* The even ones (refs 1, 3, ...) go. */
+	head_truncate(h, 30 * MIN, NULL);
+	head_append_begin(h);
+	for (int i = 100; i < 200; i++) {
+		snprintf(spec, sizeof(spec), "__name__=m,i=%d", i);
+		CHECK_INT(app(h, spec, HOUR, f64(1)), HEAD_OK);
+	}
+	head_stats(h, &st);
+	CHECK_INT(st.num_series, 150);
+	CHECK_INT(st.next_ref, 201);
+	for (uint64_t ref = 1; ref <= 200; ref++) {
+		int i = (int)ref - 1, live = i >= 100 || i % 2 == 1;
+
+		CHECK_INT(head_series_labels(h, ref, &got), live);
+		if (!live)
+			continue;
+		snprintf(spec, sizeof(spec), "__name__=m,i=%d", i);
+		CHECK(labels_cmp(&got, mk(&tl, spec)) == 0);
+	}
+	head_all_postings(h, &refs);
+	CHECK_INT(refs.n, 150);
+	CHECK_INT(count_selected(h, "m"), 150);
+	head_truncate(h, 2 * HOUR, NULL);
+	head_stats(h, &st);
+	CHECK_INT(st.num_series, 0);
+	head_refs_free(&refs);
+	head_free(h);
+}
+
 static void
 head_smoke_100k_series(void)
 {
@@ -1012,6 +1190,7 @@ UNIT_CASES(
 	UNIT_CASE(head_append_errors_follow_prometheus),
 	UNIT_CASE(head_append_window_is_frozen_per_request),
 	UNIT_CASE(head_chunks_match_chunk_cutter),
+	UNIT_CASE(head_chunk_growth_matches_chunk_cutter),
 	UNIT_CASE(head_select_orders_by_labels),
 	UNIT_CASE(head_block_equals_block_writer),
 	UNIT_CASE(head_block_reads_back),
@@ -1020,5 +1199,7 @@ UNIT_CASES(
 	UNIT_CASE(head_compactable_at_one_and_a_half_ranges),
 	UNIT_CASE(head_limits_per_user_then_per_metric),
 	UNIT_CASE(head_replay_hooks),
+	UNIT_CASE(head_replay_refs_above_32_bits),
+	UNIT_CASE(head_refs_after_id_reuse),
 	UNIT_CASE(head_smoke_100k_series),
 );
