@@ -5,7 +5,8 @@
 #   make deps       install the Debian packages the build and tests need (idempotent)
 #   make bench      block-import/dump vs promtool and VictoriaMetrics; tsdb-head ingestion
 #                   vs Prometheus and VictoriaMetrics on one remote-write load; the gossip
-#                   KV at 50 and 100 agents beside a Go memberlist node; ring lookups
+#                   KV at 50 and 100 agents beside a Go memberlist node; ring lookups;
+#                   the replicated cluster vs one tsdb-head and VictoriaMetrics
 #   make run        the most complete demo that exists today
 #   make install PREFIX=/usr/local
 #   make check SANITIZE=1   the same under ASan + UBSan (build dir build-asan)
@@ -139,6 +140,7 @@ bench: deps all tools
 	@BUILD=$(BUILD) contrib/bench/bench-ingest
 	@BUILD=$(BUILD) contrib/bench/bench-gossip
 	@BUILD=$(BUILD) contrib/bench/bench-ring
+	@BUILD=$(BUILD) contrib/bench/bench-cluster
 
 run: deps all
 	@BUILD=$(BUILD) contrib/demo/run

@@ -26,17 +26,18 @@ batch_of(struct repl *p, const struct ring_instance *x)
 	return &p->b[p->nb++];
 }
 
+/* Append one series, encoded once for all its replicas (enc). */
 static void
-batch_add(struct repl_batch *b, const struct rw_series *s, uint32_t item)
+batch_add(struct repl_batch *b, const struct buf *enc, size_t nsamples, uint32_t item)
 {
 	if (b->nitems == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 64;
 		b->items = xreallocarray(b->items, b->cap, sizeof(*b->items));
 	}
 	b->items[b->nitems++] = item;
-	rw_encode_series(&b->body, &s->labels, s->samples, s->nsamples);
+	buf_put_bytes(&b->body, enc->p, enc->len);
 	b->nseries++;
-	b->nsamples += s->nsamples;
+	b->nsamples += nsamples;
 }
 
 int
@@ -44,7 +45,7 @@ repl_build(struct repl *p, const struct ring *r, enum ring_op op, const char *te
     const struct rw_request *rq, const uint8_t *keep, int64_t now_ms, struct err *e)
 {
 	struct ring_replication_set rs = { 0 };
-	struct buf raw = { 0 };
+	struct buf raw = { 0 }, enc = { 0 };
 
 	memset(p, 0, sizeof(*p));
 	p->items = xcalloc(rq->nseries + 1, sizeof(*p->items));
@@ -58,15 +59,19 @@ repl_build(struct repl *p, const struct ring *r, enum ring_op op, const char *te
 		if (ring_get(r, ring_token_for_series(tenant, &s->labels), op, now_ms,
 		    &rs, e) == -1) {
 			ring_replication_set_free(&rs);
+			buf_free(&enc);
 			repl_free(p);
 			return -1;
 		}
 		p->items[i].nreplicas = (uint8_t)rs.n;
 		p->items[i].max_errors = (int8_t)rs.max_errors;
+		buf_reset(&enc);
+		rw_encode_series(&enc, &s->labels, s->samples, s->nsamples);
 		for (size_t k = 0; k < rs.n; k++)
-			batch_add(batch_of(p, rs.inst[k]), s, (uint32_t)i);
+			batch_add(batch_of(p, rs.inst[k]), &enc, s->nsamples, (uint32_t)i);
 	}
 	ring_replication_set_free(&rs);
+	buf_free(&enc);
 	/* The bodies held raw protobuf so far. */
 	for (size_t i = 0; i < p->nb; i++) {
 		struct buf tmp = p->b[i].body;

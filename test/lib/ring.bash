@@ -2,11 +2,16 @@
 # node I is a gossip-agent with run dir $DIR/rI; tsdb-head "head-I" keeps
 # its data in $DIR/dataI and logs to $DIR/headI.log. Needs common.bash.
 
+started_since() {	# started_since LOG N: LOG holds more than N "started" lines
+	[ "$(grep -c 'msg="started"' "$1")" -gt "$2" ]
+}
+
 # start_agent I [JOIN_PORT]: node I's agent (dskit's TCP transport, fast timing).
 start_agent() {
-	local i=$1 line join=()
+	local i=$1 line join=() before
 	[ -z "${2:-}" ] || join=(-memberlist.join="127.0.0.1:$2")
 	mkdir -p "$DIR/r$i"
+	before=$(grep -c 'msg="started"' "$DIR/agent$i.log" 2>/dev/null || true)
 	"$BIN/gossip-agent" -run-dir="$DIR/r$i" -memberlist.nodename="agent-$i" \
 		-memberlist.randomize-node-name=false -memberlist.bind-addr=127.0.0.1 \
 		-memberlist.bind-port=0 -server.http-listen-address=127.0.0.1 \
@@ -15,8 +20,9 @@ start_agent() {
 		-memberlist.pullpush-interval=2s -memberlist.left-ingesters-timeout=5m \
 		"${join[@]}" >> "$DIR/agent$i.log" 2>&1 3>&- &
 	echo $! > "$DIR/agentpid$i"
-	until_ok 10 grep -q 'msg="started"' "$DIR/agent$i.log" || return 1
-	line=$(grep 'msg="started"' "$DIR/agent$i.log")
+	# The log may hold an earlier run's line: wait for this one's.
+	until_ok 10 started_since "$DIR/agent$i.log" "${before:-0}" || return 1
+	line=$(grep 'msg="started"' "$DIR/agent$i.log" | tail -1)
 	[[ $line =~ memberlist_port=([0-9]+) ]] || return 1
 	echo "${BASH_REMATCH[1]}" > "$DIR/mport$i"
 }
