@@ -50,13 +50,19 @@ TOOL_SRCS := $(sort $(wildcard test/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:test/tools/%.c=$(BUILD)/tools/%)
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzz/%)
+# The supervisor script (POSIX sh), copied next to the programs it runs.
+SCRIPTS   := $(BUILD)/bin/ringtail
 
 .PHONY: all check deps unit tools bats fuzz bench run install clean
 # Generated sources are kept (make would delete them as intermediates).
 .SECONDARY: $(PROTO_SRCS) $(PROTO_HDRS)
 .DEFAULT_GOAL := all
 
-all: $(BINS)
+all: $(BINS) $(SCRIPTS)
+
+$(BUILD)/bin/ringtail: contrib/ringtail/ringtail
+	@mkdir -p $(@D)
+	$(Q)install -m 0755 $< $@
 
 # Quiet by default; `make V=1` shows the commands.
 Q := $(if $(V),,@)
@@ -147,7 +153,9 @@ run: deps all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/ringtail
+	install -m 0644 share/ringtail/* $(DESTDIR)$(PREFIX)/share/ringtail
 	install -m 0644 share/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
 
 clean:
