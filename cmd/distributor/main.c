@@ -144,9 +144,10 @@ setup(struct daemon *d)
 static void
 teardown(struct daemon *d)
 {
+	/* Pushes still waiting are answered, if at all, while httpd exists. */
+	pusher_free(d->pusher);
 	push_free(d);
 	httpd_free(d->httpd);
-	pusher_free(d->pusher);
 	limiter_free(d->limiter);
 	ring_watcher_stop(d->watcher);
 	ring_free(d->ring);
