@@ -148,7 +148,7 @@ bench: deps all tools
 	@BUILD=$(BUILD) contrib/bench/bench-ring
 	@BUILD=$(BUILD) contrib/bench/bench-cluster
 
-run: deps all
+run: deps all tools
 	@BUILD=$(BUILD) contrib/demo/run
 
 install: all
