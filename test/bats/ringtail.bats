@@ -239,6 +239,29 @@ node_conf() {
 	assert_failure 1
 }
 
+@test "backoff: a program that keeps failing waits 1 s, 2 s, 4 s; a stuck tsdb-head gets SIGKILL after STOP_TIMEOUT" {
+	off=$(free_offset 1)
+	node_conf "$DIR/stuck.conf" "$off" "PROGRAMS=gossip-agent tsdb-head block-ship" \
+		"STOP_TIMEOUT=1" "BLOCK_SHIP_FLAGS=-no-such-flag" \
+		"TSDB_HEAD_FLAGS=-ingester.min-ready-duration=0s -ingester.final-sleep=30s"
+	sed -i 's#^DIR=.*#DIR='"$DIR"'/stuck#' "$DIR/stuck.conf"
+	"$RT" node -config "$DIR/stuck.conf" 2> "$DIR/stuck.log" 3>&- &
+	sup=$!
+	until_ok 20 grep -q 'program=block-ship .*restarts=3 backoff=4s' "$DIR/stuck.log"
+	run grep -o 'level=error prog=ringtail msg="program exited; restarting" node=ingester-1 program=block-ship .*' "$DIR/stuck.log"
+	assert_line --index 0 --regexp 'status=100 .*restarts=1 backoff=1s$'
+	assert_line --index 1 --regexp 'status=100 .*restarts=2 backoff=2s$'
+	assert_line --index 2 --regexp 'status=100 .*restarts=3 backoff=4s$'
+	until_ok 20 curl -sf "http://127.0.0.1:$((9195 + off))/ready"
+	head=$(cat "$DIR/stuck/pids/tsdb-head.pid")
+	kill -TERM "$sup"
+	wait "$sup"
+	! kill -0 "$head" 2>/dev/null
+	grep -q "msg=\"did not stop in time; killing it\" node=ingester-1 program=tsdb-head pid=$head timeout=1s" "$DIR/stuck.log"
+	grep -q "msg=\"stopped\" node=ingester-1 program=tsdb-head pid=$head status=137" "$DIR/stuck.log"
+	grep -q 'msg="stopped" node=ingester-1 program=gossip-agent' "$DIR/stuck.log"
+}
+
 @test "node -config with a bad config: a clear error, exit 100" {
 	run "$RT" node -config "$DIR/missing.conf"
 	assert_failure 100
