@@ -25,10 +25,6 @@
 #define LEAVE_TIMEOUT_MS	2000
 #define SLICE_MS		50
 
-struct changed {
-	char		*key;
-};
-
 struct gossip_backend {
 	struct kv_backend	 kb;
 	struct event_base	*base;
