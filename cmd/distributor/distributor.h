@@ -45,13 +45,7 @@ struct opts {
 	const char	*rate_limit_text;
 	int64_t		 burst;
 	int64_t		 max_recv;
-	int64_t		 max_label_names;
-	int64_t		 max_name_len;
-	int64_t		 max_value_len;
-	int		 enforce_metric_name;
-	int		 reject_old;
-	int64_t		 reject_old_max_age;
-	int64_t		 grace_period;
+	struct rw_limit_flags limits;
 };
 
 struct daemon {

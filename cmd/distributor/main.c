@@ -32,6 +32,7 @@ configure(struct daemon *d)
 {
 	struct opts *o = &d->o;
 	enum log_level lv;
+	struct err e;
 	char *end;
 
 	if (log_level_parse(o->log_level, &lv) == -1) {
@@ -59,14 +60,10 @@ configure(struct daemon *d)
 	d->rcfg.heartbeat_timeout_ms = o->heartbeat_timeout;
 	d->rcfg.zone_awareness = o->zone_awareness;
 	d->rcfg.excluded_zones = *o->excluded_zones ? o->excluded_zones : NULL;
-	rw_limits_default(&d->limits);
-	d->limits.max_label_names_per_series = (size_t)o->max_label_names;
-	d->limits.max_label_name_length = (size_t)o->max_name_len;
-	d->limits.max_label_value_length = (size_t)o->max_value_len;
-	d->limits.enforce_metric_name = o->enforce_metric_name;
-	d->limits.reject_old_samples = o->reject_old;
-	d->limits.reject_old_samples_max_age_ms = o->reject_old_max_age;
-	d->limits.creation_grace_period_ms = o->grace_period;
+	if (rw_limits_from_flags(&o->limits, &d->limits, &e) == -1) {
+		log_error("bad limit", "err=%s", log_q(e.msg));
+		return EXIT_USAGE;
+	}
 	o->kv.run_dir = o->run_dir;
 	return EXIT_OK;
 }
@@ -204,20 +201,7 @@ main(int argc, char **argv)
 		    "samples a tenant may send at once" },
 		{ "distributor.max-recv-msg-size", FLAG_INT, &o->max_recv, "104857600",
 		    "largest push, compressed or not (413 above)" },
-		{ "validation.max-label-names-per-series", FLAG_INT, &o->max_label_names, "30",
-		    "labels per series" },
-		{ "validation.max-length-label-name", FLAG_INT, &o->max_name_len, "1024",
-		    "bytes per label name" },
-		{ "validation.max-length-label-value", FLAG_INT, &o->max_value_len, "2048",
-		    "bytes per label value" },
-		{ "validation.enforce-metric-name", FLAG_BOOL, &o->enforce_metric_name, "true",
-		    "refuse series without a valid __name__" },
-		{ "validation.reject-old-samples", FLAG_BOOL, &o->reject_old, "false",
-		    "refuse samples older than -validation.reject-old-samples.max-age" },
-		{ "validation.reject-old-samples.max-age", FLAG_DURATION, &o->reject_old_max_age,
-		    "336h", "see -validation.reject-old-samples" },
-		{ "validation.create-grace-period", FLAG_DURATION, &o->grace_period, "10m",
-		    "refuse samples this far in the future" },
+		RW_LIMIT_FLAGS(&o->limits),
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct config_key keys[] = {
@@ -236,13 +220,7 @@ main(int argc, char **argv)
 		{ "distributor.ingestion-rate-limit", "limits.ingestion_rate" },
 		{ "distributor.ingestion-burst-size", "limits.ingestion_burst_size" },
 		{ "distributor.max-recv-msg-size", "distributor.max_recv_msg_size" },
-		{ "validation.max-label-names-per-series", "limits.max_label_names_per_series" },
-		{ "validation.max-length-label-name", "limits.max_label_name_length" },
-		{ "validation.max-length-label-value", "limits.max_label_value_length" },
-		{ "validation.enforce-metric-name", "limits.enforce_metric_name" },
-		{ "validation.reject-old-samples", "limits.reject_old_samples" },
-		{ "validation.reject-old-samples.max-age", "limits.reject_old_samples_max_age" },
-		{ "validation.create-grace-period", "limits.creation_grace_period" },
+		RW_LIMIT_KEYS,
 		{ NULL, NULL },
 	};
 

@@ -84,6 +84,7 @@ configure(struct daemon *d)
 	struct opts *o = &d->o;
 	struct tenant_opts *t = &d->topts;
 	enum log_level lv;
+	struct err e;
 
 	if (log_level_parse(o->log_level, &lv) == -1) {
 		log_error("bad -log.level: want debug, info, warn or error", "value=%s",
@@ -117,8 +118,7 @@ configure(struct daemon *d)
 		return EXIT_USAGE;
 	}
 	if (o->max_recv <= 0 || o->wal_fsync_interval < 0 || o->retention < 0 ||
-	    o->max_series < 0 || o->max_series_per_metric < 0 || o->max_label_names < 0 ||
-	    o->max_name_len < 0 || o->max_value_len < 0 || o->compaction_idle < 0) {
+	    o->max_series < 0 || o->max_series_per_metric < 0 || o->compaction_idle < 0) {
 		log_error("negative or zero limit", "max_recv_msg_size=%lld", (long long)o->max_recv);
 		return EXIT_USAGE;
 	}
@@ -132,14 +132,10 @@ configure(struct daemon *d)
 	t->retention = o->retention;
 	t->max_series = (uint64_t)o->max_series;
 	t->max_series_per_metric = (uint64_t)o->max_series_per_metric;
-	rw_limits_default(&t->limits);
-	t->limits.max_label_names_per_series = (size_t)o->max_label_names;
-	t->limits.max_label_name_length = (size_t)o->max_name_len;
-	t->limits.max_label_value_length = (size_t)o->max_value_len;
-	t->limits.enforce_metric_name = o->enforce_metric_name;
-	t->limits.reject_old_samples = o->reject_old;
-	t->limits.reject_old_samples_max_age_ms = o->reject_old_max_age;
-	t->limits.creation_grace_period_ms = o->grace_period;
+	if (rw_limits_from_flags(&o->limits, &t->limits, &e) == -1) {
+		log_error("bad limit", "err=%s", log_q(e.msg));
+		return EXIT_USAGE;
+	}
 	t->wal.segment_size = (uint64_t)o->wal_segment_size;
 	t->wal.compress = o->wal_compression;
 	return 0;
@@ -352,20 +348,7 @@ main(int argc, char **argv)
 		    "series per tenant (0: no limit)" },
 		{ "ingester.max-series-per-metric", FLAG_INT, &o->max_series_per_metric, "50000",
 		    "series per metric name and tenant (0: no limit)" },
-		{ "validation.max-label-names-per-series", FLAG_INT, &o->max_label_names, "30",
-		    "labels per series" },
-		{ "validation.max-length-label-name", FLAG_INT, &o->max_name_len, "1024",
-		    "bytes per label name" },
-		{ "validation.max-length-label-value", FLAG_INT, &o->max_value_len, "2048",
-		    "bytes per label value" },
-		{ "validation.enforce-metric-name", FLAG_BOOL, &o->enforce_metric_name, "true",
-		    "refuse series without a valid __name__" },
-		{ "validation.reject-old-samples", FLAG_BOOL, &o->reject_old, "false",
-		    "refuse samples older than -validation.reject-old-samples.max-age" },
-		{ "validation.reject-old-samples.max-age", FLAG_DURATION, &o->reject_old_max_age,
-		    "336h", "see -validation.reject-old-samples" },
-		{ "validation.create-grace-period", FLAG_DURATION, &o->grace_period, "10m",
-		    "refuse samples this far in the future" },
+		RW_LIMIT_FLAGS(&o->limits),
 		{ "run-dir", FLAG_STRING, &o->run_dir, getenv("RINGTAIL_RUN_DIR") ?
 		    getenv("RINGTAIL_RUN_DIR") : "/run/ringtail",
 		    "sockets of this node: the gossip-agent's is here" },
@@ -423,13 +406,7 @@ main(int argc, char **argv)
 		{ "distributor.max-recv-msg-size", "distributor.max_recv_msg_size" },
 		{ "ingester.max-series-per-user", "limits.max_series_per_user" },
 		{ "ingester.max-series-per-metric", "limits.max_series_per_metric" },
-		{ "validation.max-label-names-per-series", "limits.max_label_names_per_series" },
-		{ "validation.max-length-label-name", "limits.max_label_name_length" },
-		{ "validation.max-length-label-value", "limits.max_label_value_length" },
-		{ "validation.enforce-metric-name", "limits.enforce_metric_name" },
-		{ "validation.reject-old-samples", "limits.reject_old_samples" },
-		{ "validation.reject-old-samples.max-age", "limits.reject_old_samples_max_age" },
-		{ "validation.create-grace-period", "limits.creation_grace_period" },
+		RW_LIMIT_KEYS,
 		KV_CONFIG_KEYS("ingester.lifecycler.ring."),
 		{ "ring.heartbeat-timeout", "ingester.lifecycler.ring.heartbeat_timeout" },
 		{ "ingester.lifecycler.ID", "ingester.lifecycler.id" },

@@ -46,13 +46,7 @@ struct opts {
 	int64_t		 max_recv;
 	int64_t		 max_series;
 	int64_t		 max_series_per_metric;
-	int64_t		 max_label_names;
-	int64_t		 max_name_len;
-	int64_t		 max_value_len;
-	int		 enforce_metric_name;
-	int		 reject_old;
-	int64_t		 reject_old_max_age;
-	int64_t		 grace_period;
+	struct rw_limit_flags limits;
 	const char	*run_dir;
 	struct kv_opts kv;
 	int64_t		 ring_heartbeat_timeout;

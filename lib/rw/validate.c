@@ -573,3 +573,20 @@ rw_discard_reason(const struct buf *msg)
 	}
 	return "invalid";
 }
+
+int
+rw_limits_from_flags(const struct rw_limit_flags *f, struct rw_limits *l, struct err *e)
+{
+	if (f->max_label_names < 0 || f->max_name_len < 0 || f->max_value_len < 0 ||
+	    f->reject_old_max_age < 0 || f->grace_period < 0)
+		return err_set(e, "negative -validation.* limit");
+	rw_limits_default(l);
+	l->max_label_names_per_series = (size_t)f->max_label_names;
+	l->max_label_name_length = (size_t)f->max_name_len;
+	l->max_label_value_length = (size_t)f->max_value_len;
+	l->enforce_metric_name = f->enforce_metric_name;
+	l->reject_old_samples = f->reject_old;
+	l->reject_old_samples_max_age_ms = f->reject_old_max_age;
+	l->creation_grace_period_ms = f->grace_period;
+	return 0;
+}

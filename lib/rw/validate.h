@@ -61,6 +61,46 @@ struct rw_limits {
 
 void	rw_limits_default(struct rw_limits *);
 
+/*
+ * The limits as their flags hold them (lib/base/flags types), shared by the
+ * programs that validate pushes: RW_LIMIT_FLAGS(p) in a flag table,
+ * RW_LIMIT_KEYS in its config key table, then rw_limits_from_flags.
+ */
+struct rw_limit_flags {
+	int64_t		 max_label_names;
+	int64_t		 max_name_len;
+	int64_t		 max_value_len;
+	int		 enforce_metric_name;
+	int		 reject_old;
+	int64_t		 reject_old_max_age;
+	int64_t		 grace_period;
+};
+#define RW_LIMIT_FLAGS(p)						\
+	{ "validation.max-label-names-per-series", FLAG_INT, &(p)->max_label_names, "30", \
+	    "labels per series" },					\
+	{ "validation.max-length-label-name", FLAG_INT, &(p)->max_name_len, "1024", \
+	    "bytes per label name" },					\
+	{ "validation.max-length-label-value", FLAG_INT, &(p)->max_value_len, "2048", \
+	    "bytes per label value" },					\
+	{ "validation.enforce-metric-name", FLAG_BOOL, &(p)->enforce_metric_name, "true", \
+	    "refuse series without a valid __name__" },			\
+	{ "validation.reject-old-samples", FLAG_BOOL, &(p)->reject_old, "false", \
+	    "refuse samples older than -validation.reject-old-samples.max-age" }, \
+	{ "validation.reject-old-samples.max-age", FLAG_DURATION, &(p)->reject_old_max_age, \
+	    "336h", "see -validation.reject-old-samples" },		\
+	{ "validation.create-grace-period", FLAG_DURATION, &(p)->grace_period, "10m", \
+	    "refuse samples this far in the future" }
+#define RW_LIMIT_KEYS							\
+	{ "validation.max-label-names-per-series", "limits.max_label_names_per_series" }, \
+	{ "validation.max-length-label-name", "limits.max_label_name_length" }, \
+	{ "validation.max-length-label-value", "limits.max_label_value_length" }, \
+	{ "validation.enforce-metric-name", "limits.enforce_metric_name" }, \
+	{ "validation.reject-old-samples", "limits.reject_old_samples" }, \
+	{ "validation.reject-old-samples.max-age", "limits.reject_old_samples_max_age" }, \
+	{ "validation.create-grace-period", "limits.creation_grace_period" }
+/* Cortex's defaults for the rest; -1 with e naming a negative flag. */
+int	rw_limits_from_flags(const struct rw_limit_flags *, struct rw_limits *, struct err *);
+
 /* Every validation failure below is HTTP 400. */
 #define RW_STATUS_INVALID	400
 
