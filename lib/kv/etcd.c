@@ -6,8 +6,8 @@
  * The value at a key is the ring codec's bytes (snappy of the ring.Desc
  * protobuf), the same bytes Cortex/dskit keep there. CAS: range-get the key
  * and remember its version (0 when absent), call the callback, then a txn
- * "version(key) == remembered → put"; a failed compare starts over, up to
- * max_retries times. Watch: a range get of the key or prefix, its values
+ * "version(key) == remembered → put"; a failed compare starts over after a
+ * short random pause, up to max_retries times. Watch: a range get of the key or prefix, its values
  * delivered first, then an etcd watch from that revision + 1, so no change
  * falls in between; a stream that ends quietly (idle timeout, etcd closing
  * it) is reopened from the revision after the last event seen.
@@ -44,6 +44,8 @@
 /* A watch stream silent this long is closed and reopened where it stopped. */
 #define WATCH_IDLE_MS		60000
 #define MAX_REPLY		(256u << 20)
+/* The longest pause between CAS attempts grows from this, doubling (up to 32x). */
+#define CAS_BACKOFF_MS		10
 
 struct endpoint {
 	char	*host;
@@ -124,6 +126,16 @@ run_until(struct etcd *h, const int *a, const int *b, const int *c, int64_t ms)
 		event_base_loop(h->ev, EVLOOP_ONCE);
 	event_free(t);
 	return *a || *b || *c;
+}
+
+/* Waits ms with the loop running (a watch keeps reading). */
+static void
+pause_ms(struct etcd *h, int64_t ms)
+{
+	int never = 0;
+
+	if (ms > 0)
+		run_until(h, &never, &never, &never, ms);
 }
 
 static int
@@ -483,7 +495,14 @@ etcd_cas(struct kv_backend *b, const char *key, kv_cas_fn fn, void *arg, struct 
 			return err_wrap(e, "etcd %s: CAS %s", h->eps[h->cur].name, key);
 		if (m.succeeded)
 			return 0;
-		/* The key changed since the read: read it again. */
+		/*
+		 * The key changed since the read: read it again, after a random
+		 * pause so that writers in step do not keep colliding (dskit's
+		 * Consul client does the same; its etcd client retries at once).
+		 */
+		if (attempt + 1 < h->max_retries)
+			pause_ms(h, arc4random_uniform(
+			    (uint32_t)CAS_BACKOFF_MS << (attempt < 5 ? attempt : 5)));
 	}
 	return err_set(e, "etcd: CAS %s: the key changed under each of %d attempts", key,
 	    h->max_retries);

@@ -370,7 +370,8 @@ unmarshal_instance(struct pb_reader *r, struct ring_instance *x, struct err *e)
 		if (rc == -1)
 			return -1;
 	}
-	qsort(x->versions, x->nversions, sizeof(*x->versions), cmp_version);
+	if (x->nversions > 1)
+		qsort(x->versions, x->nversions, sizeof(*x->versions), cmp_version);
 	return 0;
 }
 
