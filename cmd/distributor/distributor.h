@@ -39,6 +39,7 @@ struct opts {
 	int		 zone_awareness;
 	const char	*excluded_zones;
 	int		 extend_writes;
+	int		 shard_by_all_labels;
 	int64_t		 remote_timeout;
 	int64_t		 conns_per_ingester;
 	double		 rate_limit;

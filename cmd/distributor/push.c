@@ -190,7 +190,8 @@ on_push(struct httpd_req *r, void *arg)
 		goto drop;
 	}
 	if (kept > 0 && repl_build(&p->repl, ring, d->o.extend_writes ? RING_OP_WRITE :
-	    RING_OP_WRITE_NO_EXTEND, p->tenant, &d->rq, keep, clock_wall_ms(), &e) == -1) {
+	    RING_OP_WRITE_NO_EXTEND, d->o.shard_by_all_labels, p->tenant, &d->rq, keep,
+	    clock_wall_ms(), &e) == -1) {
 		httpd_reply_text(r, 500, "%s", e.msg);
 		goto drop;
 	}

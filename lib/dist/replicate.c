@@ -40,9 +40,21 @@ batch_add(struct repl_batch *b, const struct buf *enc, size_t nsamples, uint32_t
 	b->nsamples += nsamples;
 }
 
+static uint32_t
+token_of(const char *tenant, const struct rw_series *s, int by_all_labels)
+{
+	struct str name;
+
+	if (by_all_labels)
+		return ring_token_for_series(tenant, &s->labels);
+	name = labels_get(&s->labels, STR_LIT("__name__"));
+	return ring_token_for_metric(tenant, name.p, name.len);
+}
+
 int
-repl_build(struct repl *p, const struct ring *r, enum ring_op op, const char *tenant,
-    const struct rw_request *rq, const uint8_t *keep, int64_t now_ms, struct err *e)
+repl_build(struct repl *p, const struct ring *r, enum ring_op op, int by_all_labels,
+    const char *tenant, const struct rw_request *rq, const uint8_t *keep, int64_t now_ms,
+    struct err *e)
 {
 	struct ring_replication_set rs = { 0 };
 	struct buf raw = { 0 }, enc = { 0 };
@@ -56,8 +68,7 @@ repl_build(struct repl *p, const struct ring *r, enum ring_op op, const char *te
 		p->items[i].err_batch = -1;
 		if (!keep[i])
 			continue;
-		if (ring_get(r, ring_token_for_series(tenant, &s->labels), op, now_ms,
-		    &rs, e) == -1) {
+		if (ring_get(r, token_of(tenant, s, by_all_labels), op, now_ms, &rs, e) == -1) {
 			ring_replication_set_free(&rs);
 			buf_free(&enc);
 			repl_free(p);

@@ -53,12 +53,14 @@ struct repl {
  * Build the batches of rq's series whose keep[i] is set (the valid ones,
  * their labels sorted), for tenant, over ring r at now_ms; op is
  * RING_OP_WRITE (Cortex's -distributor.extend-writes) or
- * RING_OP_WRITE_NO_EXTEND. -1 with e when
+ * RING_OP_WRITE_NO_EXTEND; by_all_labels picks the token of a series
+ * (Cortex's -distributor.shard-by-all-labels), else of its metric name. -1 with e when
  * a series has no replication set (Cortex's "at least N live replicas
  * required, could only find M", a 5xx); nothing is to be sent then.
  */
-int	repl_build(struct repl *, const struct ring *, enum ring_op, const char *tenant,
-	    const struct rw_request *rq, const uint8_t *keep, int64_t now_ms, struct err *);
+int	repl_build(struct repl *, const struct ring *, enum ring_op, int by_all_labels,
+	    const char *tenant, const struct rw_request *rq, const uint8_t *keep, int64_t now_ms,
+	    struct err *);
 /*
  * Batch i was answered: status 2xx is success; anything else (0 for a
  * transport failure or a timeout) fails its series, with body as the text.

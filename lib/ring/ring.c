@@ -774,3 +774,9 @@ ring_token_for_series(const char *tenant, const struct labels *ls)
 	}
 	return h;
 }
+
+uint32_t
+ring_token_for_metric(const char *tenant, const char *name, size_t len)
+{
+	return hash_add32(hash_add32(2166136261u, tenant, strlen(tenant)), name, len);
+}

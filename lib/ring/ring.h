@@ -109,6 +109,11 @@ size_t	ring_generate_tokens(const struct ring_desc *, const uint32_t *own, size_
  * remote-write request carries them), with no separators.
  */
 uint32_t ring_token_for_series(const char *tenant, const struct labels *);
+/*
+ * Cortex's shardByMetricName (-distributor.shard-by-all-labels=false): the
+ * same hash over the tenant ID and the metric name only.
+ */
+uint32_t ring_token_for_metric(const char *tenant, const char *name, size_t len);
 
 /* "ACTIVE", "LEAVING", ...; ring_state_parse: -1 when unknown. */
 const char *ring_state_name(enum ring_state);
