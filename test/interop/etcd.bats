@@ -10,6 +10,7 @@
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 load ../lib/common
+load ../lib/etcd
 
 setup_file() {
 	local b=${BUILD:-build}
@@ -20,7 +21,9 @@ setup_file() {
 setup() {
 	D=$BATS_TEST_TMPDIR
 	PIDS=()
-	start_etcd
+	start_etcd "$D"
+	PORT=$ETCD_PORT
+	PIDS+=("$ETCD_PID")
 	TOOL=("$TOOLS/kv-etcd-tool" -endpoints "127.0.0.1:$PORT" -dial-timeout 2000)
 	CTL=(etcdctl --endpoints "127.0.0.1:$PORT")
 }
@@ -33,32 +36,6 @@ teardown() {
 	if [ -z "$BATS_TEST_COMPLETED" ]; then
 		tail -n 15 "$D"/*.log "$D"/*.err 2>/dev/null || true
 	fi
-}
-
-# start_etcd: a one-member etcd on free ports, its own data dir; sets PORT
-# and ETCD_PID. Tries new ports when the chosen ones were taken meanwhile.
-start_etcd() {
-	local try peer
-	for try in 1 2 3; do
-		PORT=$(free_port)
-		while peer=$(free_port) && [ "$peer" = "$PORT" ]; do :; done
-		rm -rf "$D/etcd"
-		(exec etcd --name default --data-dir "$D/etcd" \
-			--listen-client-urls "http://127.0.0.1:$PORT" \
-			--advertise-client-urls "http://127.0.0.1:$PORT" \
-			--listen-peer-urls "http://127.0.0.1:$peer" \
-			--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-			--initial-cluster "default=http://127.0.0.1:$peer" \
-			> "$D/etcd.log" 2>&1 3>&- & echo $! > "$D/etcd.pid")
-		ETCD_PID=$(cat "$D/etcd.pid")
-		PIDS+=("$ETCD_PID")
-		if until_ok 15 etcdctl --endpoints "127.0.0.1:$PORT" endpoint health; then
-			return 0
-		fi
-		kill -9 "$ETCD_PID" 2>/dev/null || true
-	done
-	echo "etcd did not start" >&2
-	return 1
 }
 
 ids() {	# the instance IDs of the ring JSON on stdin, comma-separated
