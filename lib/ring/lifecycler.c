@@ -93,6 +93,36 @@ set_state(struct lifecycler *l, enum ring_state s)
 	pthread_mutex_unlock(&l->mu);
 }
 
+/*
+ * Keep the n tokens of t (which has room for -ingester.num-tokens), add
+ * fresh ones up to that number, and make them this instance's.
+ */
+static void
+adopt_tokens(struct lifecycler *l, const struct ring_desc *d, uint32_t *t, size_t n)
+{
+	size_t want = (size_t)l->cfg.num_tokens;
+
+	if (n < want) {
+		ring_generate_tokens(d, t, n, t + n, want - n);
+		n = want;
+	}
+	set_tokens(l, t, ring_tokens_sort(t, n));
+}
+
+/* Fresh tokens for what this instance lacks of -ingester.num-tokens. */
+static void
+top_up_tokens(struct lifecycler *l, const struct ring_desc *d)
+{
+	uint32_t *t;
+
+	if (l->ntokens >= (size_t)l->cfg.num_tokens)
+		return;
+	t = xreallocarray(NULL, (size_t)l->cfg.num_tokens, sizeof(*t));
+	memcpy(t, l->tokens, l->ntokens * sizeof(*t));
+	adopt_tokens(l, d, t, l->ntokens);
+	free(t);
+}
+
 /* Everything but the heartbeat and the read-only state (not the lifecycler's). */
 static int
 same_entry(const struct ring_instance *a, const struct ring_instance *b)
@@ -186,16 +216,8 @@ init_cb(struct ring_desc *d, int found, void *arg, struct err *e)
 	default:
 		set_state(l, x->state);
 	}
-	if (l->state == RING_ACTIVE && l->ntokens < (size_t)l->cfg.num_tokens) {
-		size_t want = (size_t)l->cfg.num_tokens - l->ntokens;
-		uint32_t *t = xreallocarray(NULL, l->ntokens + want, sizeof(*t));
-
-		ring_generate_tokens(d, l->tokens, l->ntokens, t, want);
-		memcpy(t + want, l->tokens, l->ntokens * sizeof(*t));
-		ring_tokens_sort(t, l->ntokens + want);
-		set_tokens(l, t, l->ntokens + want);
-		free(t);
-	}
+	if (l->state == RING_ACTIVE)
+		top_up_tokens(l, d);
 	put_entry(d, l, l->tokens, l->ntokens);
 	return 1;
 }
@@ -272,19 +294,8 @@ static int
 join_cb(struct ring_desc *d, int found, void *arg, struct err *e)
 {
 	struct lifecycler *l = arg;
-	size_t want = (size_t)l->cfg.num_tokens, have = l->ntokens;
-	uint32_t *t;
 
-	if (have >= want) {
-		put_entry(d, l, l->tokens, l->ntokens);
-		return 1;
-	}
-	t = xreallocarray(NULL, want, sizeof(*t));
-	memcpy(t, l->tokens, have * sizeof(*t));
-	ring_generate_tokens(d, l->tokens, have, t + have, want - have);
-	ring_tokens_sort(t, want);
-	set_tokens(l, t, want);
-	free(t);
+	top_up_tokens(l, d);
 	put_entry(d, l, l->tokens, l->ntokens);
 	return 1;
 }
@@ -350,12 +361,7 @@ observe_cb(struct ring_desc *d, int found, void *arg, struct err *e)
 	}
 	log_info("token conflict: replacing lost tokens", "instance=%s kept=%zu lost=%zu",
 	    log_q(l->cfg.id), n, l->ntokens - n);
-	if (n < want) {
-		ring_generate_tokens(d, t, n, t + n, want - n);
-		n = want;
-	}
-	ring_tokens_sort(t, n);
-	set_tokens(l, t, n);
+	adopt_tokens(l, d, t, n);
 	free(t);
 	put_entry(d, l, l->tokens, l->ntokens);
 	return 1;
