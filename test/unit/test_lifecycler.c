@@ -256,9 +256,58 @@ client_prefix_watch_cas(void)
 	kv_close(kv);
 }
 
+static int
+leaving_entry(struct ring_desc *d, int found, void *arg, struct err *e)
+{
+	static uint32_t toks[10] = { 5, 10, 15, 20, 25, 30, 35, 40, 45, 50 };
+	struct ring_instance x;
+
+	memset(&x, 0, sizeof(x));
+	x.id = (char *)"ing-r";
+	x.addr = (char *)"old:1";
+	x.zone = (char *)"";
+	x.state = RING_LEAVING;
+	x.timestamp = clock_wall_ms() / 1000 - 5;
+	x.registered_timestamp = 1234;
+	x.tokens = toks;
+	x.ntokens = 10;
+	ring_desc_set(d, &x);
+	return 1;
+}
+
+/* A restart finds its LEAVING entry: ACTIVE again, its tokens kept and topped up. */
+static void
+restart_after_leaving(void)
+{
+	struct lifecycler_config c;
+	struct kv *kv = open_inmemory();
+	struct lifecycler *l;
+	struct ring_instance *x;
+	struct ring_desc d;
+	struct err e;
+
+	CHECK_INT(kv_cas(kv, "ring", leaving_entry, NULL, &e), 0);
+	kv_close(kv);
+	config(&c, "ing-r", "");
+	l = lifecycler_start(&c, open_inmemory(), NULL, &e);
+	CHECK(wait_state(l, RING_ACTIVE));
+	sleep_ms(100);
+	read_ring(&d);
+	CHECK((x = ring_desc_find(&d, "ing-r")) != NULL);
+	CHECK_INT(x->state, RING_ACTIVE);
+	CHECK_INT(x->ntokens, 128);
+	CHECK_INT(x->registered_timestamp, 1234);
+	CHECK_STR(x->addr, "127.0.0.1:9095");
+	for (uint32_t t = 5; t <= 50; t += 5)
+		CHECK(bsearch(&t, x->tokens, x->ntokens, sizeof(t), ring_token_cmp) != NULL);
+	ring_desc_free(&d);
+	lifecycler_stop(l);
+}
+
 UNIT_CASES(
 	UNIT_CASE(join_heartbeat_ready_leave),
 	UNIT_CASE(tokens_file_round_trip),
 	UNIT_CASE(same_tokens_file_conflict_resolved),
+	UNIT_CASE(restart_after_leaving),
 	UNIT_CASE(client_prefix_watch_cas),
 );
