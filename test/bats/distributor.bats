@@ -174,7 +174,8 @@ metric() {	# metric SERIES: the distributor's value
 	assert_equal "$(grep -c '^ack ' "$DIR/acks")" 3000
 	[ "$(metric 'cortex_distributor_ingester_append_failures_total{ingester="head-3",status="5xx",type="samples"}')" -ge 1 ]
 	start_head 3 3
-	until_ok 30 curl -sf -o /dev/null "http://127.0.0.1:$(head_port 3)/ready"
+	# head_port reads the log each time: the restarted head logs a new port.
+	until_ok 30 head_ready 3
 	grep -q 'msg="WAL replayed"' "$DIR/head3.log"
 	until_ok 10 state_is_active 3
 	# Every acknowledged sample is on at least two of the three heads.
@@ -185,6 +186,10 @@ metric() {	# metric SERIES: the distributor's value
 		sort > "$DIR/want"
 	missing=$(comm -23 "$DIR/want" "$DIR/have" | wc -l)
 	[ "$missing" -eq 0 ]
+}
+
+head_ready() {	# head_ready I: head-I's /ready answers 200
+	curl -sf -o /dev/null "http://127.0.0.1:$(head_port "$1")/ready"
 }
 
 state_is_active() {	# state_is_active I: head-I is ACTIVE for the distributor's agent
