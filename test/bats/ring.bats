@@ -208,3 +208,14 @@ teardown() {
 		[ "$(inspect "$n" -json | jq -s '[.[] | select(.id == "head-1")] | length')" = 1 ]
 	done
 }
+
+@test "-watch prints the ring again when it changes" {
+	"$BIN/ring-inspect" -run-dir="$DIR/r2" -watch -json > "$DIR/watch.out" 2>&1 3>&- &
+	watcher=$!
+	until_ok 10 grep -q '"id":"head-1"' "$DIR/watch.out"
+	! grep -q '"id":"watched"' "$DIR/watch.out"
+	"$BIN/../tools/kv-tool" "$DIR/r1/gossip-agent.sock" register collectors/ring watched 10.9.9.7:1 4
+	until_ok 10 grep -q '"id":"watched"' "$DIR/watch.out"
+	kill -INT "$watcher"
+	wait "$watcher"
+}
