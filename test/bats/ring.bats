@@ -88,6 +88,11 @@ teardown() {
 	assert_line --regexp '^head-1 +- +ACTIVE +127\.0\.0\.1:[0-9]+ .* 128 +[0-9.]+% +ok'
 	assert_output --partial '3 instances, 3 healthy, 384 tokens, ownership 100%'
 	refute_output --partial $'\033['
+	run inspect 1 -color=always
+	assert_output --partial $'\033[32mACTIVE'
+	COLUMNS=60 run inspect 1
+	refute_line --index 0 --partial REGISTERED
+	assert_line --index 0 --partial HEARTBEAT
 	run inspect 1 -check
 	assert_success
 	assert_output --partial 'OK 3 instances ACTIVE and healthy'
