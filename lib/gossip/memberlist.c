@@ -1758,6 +1758,12 @@ ml_stats(const struct memberlist *m, struct ml_stats *st)
 }
 
 void
+ml_transport_stats(const struct memberlist *m, struct transport_stats *st)
+{
+	transport_stats(m->t, st);
+}
+
+void
 ml_free(struct memberlist *m)
 {
 	struct node *n, *next;

@@ -119,6 +119,9 @@ size_t		 ml_members(struct memberlist *, struct ml_member **out);
 /* Alive nodes, self included (memberlist's NumMembers). */
 size_t		 ml_num_alive(const struct memberlist *);
 void		 ml_stats(const struct memberlist *, struct ml_stats *);
+/* The transport's own counters (lib/gossip/transport.h). */
+struct transport_stats;
+void		 ml_transport_stats(const struct memberlist *, struct transport_stats *);
 const char	*ml_name(const struct memberlist *);
 void		 ml_free(struct memberlist *);
 

@@ -127,6 +127,13 @@ teardown_file() {
 	assert_success
 	run alive_count 1 "$N"
 	assert_success
+	# dskit's transport counters on /metrics.
+	run curl -sf "$(http 1)/metrics"
+	assert_line 'memberlist_tcp_transport_unknown_connections_total 1'
+	assert_line 'memberlist_tcp_transport_packets_received_errors_total 2'
+	echo "$output" | awk '$1 == "memberlist_tcp_transport_packets_received_total" && $2 > 0 { ok = 1 }
+	    $1 == "memberlist_tcp_transport_incoming_streams_total" && $2 > 0 { streams = 1 }
+	    END { exit !(ok && streams) }'
 }
 
 # ping_ack AGENT GOOD|BAD: hand-craft a 0x01 packet holding ping{SeqNo: 42}
