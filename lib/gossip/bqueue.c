@@ -18,6 +18,11 @@ struct item {
 	uint64_t	 id;
 	char		*name;		/* NULL: unnamed */
 	uint8_t		*msg;
+	/* A KV change (bqueue_add_kv): its key, instance IDs and version. */
+	char		*kv_key;	/* NULL: not a KV change */
+	char		*content;
+	size_t		 clen;
+	uint64_t	 version;
 };
 
 /* Go's Less: fewer transmits, then longer, then newer (higher id) first. */
@@ -84,6 +89,8 @@ item_free(struct item *it)
 {
 	free(it->name);
 	free(it->msg);
+	free(it->kv_key);
+	free(it->content);
 	free(it);
 }
 
@@ -115,6 +122,51 @@ bqueue_add(struct bqueue *q, const char *name, const void *msg, size_t n)
 			item_free(old);
 		}
 	}
+	it->id = ++q->next_id;
+	link_item(q, it);
+}
+
+/* Is every NUL-terminated name of a[0..an) also in b[0..bn)? Both sorted. */
+static int
+names_subset(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+
+	while (i < an) {
+		int c;
+
+		if (j >= bn)
+			return 0;
+		c = strcmp(a + i, b + j);
+		if (c < 0)
+			return 0;
+		j += strlen(b + j) + 1;
+		if (c == 0)
+			i += strlen(a + i) + 1;
+	}
+	return 1;
+}
+
+void
+bqueue_add_kv(struct bqueue *q, const char *key, const char *content, size_t clen,
+    uint64_t version, const void *msg, size_t n)
+{
+	struct item *it, *tmp;
+
+	RB_FOREACH_SAFE(it, order_tree, &q->order, tmp) {
+		if (it->kv_key == NULL || strcmp(it->kv_key, key) != 0 || it->version > version ||
+		    !names_subset(it->content, it->clen, content, clen))
+			continue;
+		unlink_item(q, it);
+		item_free(it);
+	}
+	it = xcalloc(1, sizeof(*it));
+	it->len = n;
+	it->msg = xmemdup(msg, n > 0 ? n : 1);
+	it->kv_key = xstrdup(key);
+	it->content = xmemdup(content, clen > 0 ? clen : 1);
+	it->clen = clen;
+	it->version = version;
 	it->id = ++q->next_id;
 	link_item(q, it);
 }

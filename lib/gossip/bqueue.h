@@ -20,6 +20,14 @@ void		 bqueue_free(struct bqueue *);
  */
 void		 bqueue_add(struct bqueue *, const char *name, const void *msg, size_t n);
 /*
+ * Queues a copy of a KV change (dskit's ringBroadcast): it drops every
+ * queued change of the same key whose content (the instance IDs it
+ * carries: sorted, each ending in a NUL, clen bytes in all) is a subset of
+ * this one's and whose version is not newer, as dskit's Invalidates.
+ */
+void		 bqueue_add_kv(struct bqueue *, const char *key, const char *content, size_t clen,
+		    uint64_t version, const void *msg, size_t n);
+/*
  * Takes messages for one packet: tier by tier from the fewest transmits,
  * in each the largest that still fits limit with overhead per message,
  * newest first among equals. Appends them to msgs, their lengths to

@@ -107,17 +107,23 @@ kv_pair_marshal(const char *key, const struct ring_desc *d, int deleted, int64_t
 	buf_free(&v);
 }
 
+/*
+ * Queue a change; it supersedes the queued changes of the key that carry
+ * no instance it does not (dskit's MergeContent and Invalidates).
+ */
 static void
 broadcast(struct kv_store *s, struct bqueue *q, const char *key, const struct ring_desc *change,
-    int deleted, int64_t update_time_ms)
+    int deleted, int64_t update_time_ms, uint64_t version)
 {
-	struct buf b = { 0 };
+	struct buf b = { 0 }, ids = { 0 };
 
 	kv_pair_marshal(key, change, deleted, update_time_ms, &b);
-	/* Unnamed: a change never replaces a queued one (dskit's subset rule is not kept). */
-	bqueue_add(q, NULL, b.p, b.len);
+	for (size_t i = 0; i < change->n; i++)	/* sorted by id */
+		buf_put_bytes(&ids, change->inst[i].id, strlen(change->inst[i].id) + 1);
+	bqueue_add_kv(q, key, (const char *)ids.p, ids.len, version, b.p, b.len);
 	s->st.broadcasts++;
 	buf_free(&b);
+	buf_free(&ids);
 }
 
 static void
@@ -236,7 +242,7 @@ kv_store_cas(struct kv_store *s, const char *key, const struct ring_desc *value,
 	}
 	s->st.cas++;
 	*new_version = e->version;
-	broadcast(s, s->local, key, &change, e->deleted, e->update_time_ms);
+	broadcast(s, s->local, key, &change, e->deleted, e->update_time_ms, e->version);
 	ring_desc_free(&change);
 	notify_watchers(s, key);
 	return KV_CAS_CHANGED;
@@ -291,7 +297,8 @@ merge_pair(struct kv_store *s, const uint8_t *p, size_t n)
 	}
 	if (merge_value(s, kv->key, &in, 0, kv->deleted, kv->update_time_millis, &change, &e) == 1) {
 		s->st.merges++;
-		broadcast(s, s->gossip, kv->key, &change, e->deleted, e->update_time_ms);
+		broadcast(s, s->gossip, kv->key, &change, e->deleted, e->update_time_ms,
+		    e->version);
 		notify_watchers(s, kv->key);
 	}
 	ring_desc_free(&change);

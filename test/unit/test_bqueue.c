@@ -119,10 +119,44 @@ retransmit_limit_as_go(void)
 	CHECK_INT(bqueue_retransmit_limit(4, 100), 12);
 }
 
+/* dskit's ringBroadcast.Invalidates: same key, content a subset, version not newer. */
+static void
+kv_changes_invalidate(void)
+{
+	struct bqueue *q = bqueue_new();
+	struct buf b = { 0 };
+	size_t lens[16];
+
+	bqueue_add_kv(q, "ring", "a\0", 2, 1, "A1", 2);
+	bqueue_add_kv(q, "ring", "b\0", 2, 2, "B2", 2);
+	bqueue_add_kv(q, "other", "a\0", 2, 3, "O3", 2);
+	CHECK_INT(bqueue_len(q), 3);
+	/* {a, b} at version 4 covers both changes of "ring", not the other key's. */
+	bqueue_add_kv(q, "ring", "a\0b\0", 4, 4, "AB4", 3);
+	CHECK_INT(bqueue_len(q), 2);
+	/* {b} at version 5 does not cover {a, b}. */
+	bqueue_add_kv(q, "ring", "b\0", 2, 5, "B5", 2);
+	CHECK_INT(bqueue_len(q), 3);
+	/* An older version never drops a newer change. */
+	bqueue_add_kv(q, "ring", "a\0b\0c\0", 6, 3, "ABC3", 4);
+	CHECK_INT(bqueue_len(q), 4);
+	/* Unnamed and named messages are left alone. */
+	bqueue_add(q, NULL, "plain", 5);
+	bqueue_add_kv(q, "ring", "a\0b\0c\0", 6, 9, "ABC9", 4);
+	CHECK_INT(bqueue_len(q), 3);	/* O3, plain, ABC9 */
+	CHECK_INT(get(q, 0, 100, 5, &b, lens), 3);
+	CHECK(memmem(b.p, b.len, "ABC9", 4) != NULL);
+	CHECK(memmem(b.p, b.len, "O3", 2) != NULL);
+	CHECK(memmem(b.p, b.len, "AB4", 3) == NULL);
+	buf_free(&b);
+	bqueue_free(q);
+}
+
 UNIT_CASES(
 	UNIT_CASE(get_broadcasts_as_go),
 	UNIT_CASE(transmit_limit_as_go),
 	UNIT_CASE(order_fresh_large_new),
 	UNIT_CASE(names_replace_and_prune),
 	UNIT_CASE(retransmit_limit_as_go),
+	UNIT_CASE(kv_changes_invalidate),
 );
