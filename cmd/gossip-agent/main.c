@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -249,16 +250,31 @@ state_name(enum ml_state s)
 }
 
 /* GET /memberlist: every member this node knows, as JSON (dskit's page, for scripts). */
+static void	memberlist_html(struct agent *, FILE *, const struct ml_member *, size_t);
+
+/*
+ * GET /memberlist: dskit's status page as HTML, or the members as JSON
+ * with Accept: application/json.
+ */
 static void
 on_memberlist(struct httpd_req *r, void *arg)
 {
 	struct agent *a = arg;
+	const char *accept = httpd_req_header(r, "Accept");
 	struct ml_member *v;
 	size_t n = ml_members(a->ml, &v);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&text, &len);
 
+	if (accept == NULL || strstr(accept, "application/json") == NULL) {
+		memberlist_html(a, fp, v, n);
+		fclose(fp);
+		httpd_reply(r, 200, "text/html; charset=utf-8", text, len);
+		free(text);
+		free(v);
+		return;
+	}
 	fputs("[", fp);
 	for (size_t i = 0; i < n; i++)
 		fprintf(fp, "%s\n{\"name\":\"%s\",\"addr\":\"%s\",\"state\":\"%s\","
@@ -305,6 +321,65 @@ on_memberlist_kv(struct httpd_req *r, void *arg)
 	fclose(fp);
 	httpd_reply(r, 200, "application/json", text, len);
 	free(text);
+}
+
+/* Names and keys are ours or a peer's: escape what HTML would read as markup. */
+static void
+html_text(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", fp); break;
+		case '>': fputs("&gt;", fp); break;
+		case '&': fputs("&amp;", fp); break;
+		case '"': fputs("&#34;", fp); break;
+		default: fputc(*s, fp);
+		}
+}
+
+static int
+html_key(void *arg, const struct kv_key_info *ki)
+{
+	FILE *fp = arg;
+
+	fputs("<tr><td>", fp);
+	html_text(fp, ki->key);
+	fprintf(fp, "</td><td>%s</td><td>%llu</td><td>%s</td><td>%zu</td><td>%zu</td></tr>\n",
+	    RING_CODEC_ID, (unsigned long long)ki->version, ki->deleted ? "true" : "false",
+	    ki->instances, ki->encoded_size);
+	return 0;
+}
+
+static void
+memberlist_html(struct agent *a, FILE *fp, const struct ml_member *v, size_t n)
+{
+	struct ml_stats st;
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	ml_stats(a->ml, &st);
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(fp, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"UTF-8\">"
+	    "<title>Memberlist Status</title></head>\n<body>\n<h1>Memberlist Status</h1>\n"
+	    "<p>Current time: %s</p>\n<ul>\n<li>Health Score: %d (lower is better, 0 = "
+	    "healthy)</li>\n<li>Members: %zu</li>\n</ul>\n<h2>KV Store</h2>\n"
+	    "<table width=\"100%%\" border=\"1\">\n<thead><tr><th>Key</th><th>Codec</th>"
+	    "<th>Version</th><th>Deleted</th><th>Instances</th><th>Size</th></tr></thead>\n"
+	    "<tbody>\n", now, st.health_score, ml_num_alive(a->ml));
+	kv_store_foreach(a->kv, html_key, fp);
+	fputs("</tbody>\n</table>\n<h2>Memberlist Cluster Members</h2>\n<p>State: 0 = Alive, "
+	    "1 = Suspect, 2 = Dead, 3 = Left</p>\n<table width=\"100%\" border=\"1\">\n"
+	    "<thead><tr><th>Name</th><th>Address</th><th>State</th></tr></thead>\n<tbody>\n", fp);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].state == ML_STATE_DEAD || v[i].state == ML_STATE_LEFT)
+			continue;
+		fputs("<tr><td>", fp);
+		html_text(fp, v[i].name);
+		fprintf(fp, "</td><td>%s</td><td>%d</td></tr>\n", v[i].addr, (int)v[i].state);
+	}
+	fputs("</tbody>\n</table>\n</body>\n</html>\n", fp);
 }
 
 static void

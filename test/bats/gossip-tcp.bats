@@ -38,11 +38,11 @@ http() { echo "http://127.0.0.1:$(cat "$DIR/hport$1")"; }
 
 # state I NAME: the state agent I gives NAME in GET /memberlist.
 state() {
-	curl -sf "$(http "$1")/memberlist" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
+	curl -sf -H "Accept: application/json" "$(http "$1")/memberlist" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
 }
 
 alive_count() {	# alive_count I COUNT
-	[ "$(curl -sf "$(http "$1")/memberlist" | jq '[.[] | select(.state == "alive")] | length')" \
+	[ "$(curl -sf -H "Accept: application/json" "$(http "$1")/memberlist" | jq '[.[] | select(.state == "alive")] | length')" \
 		-eq "$2" ]
 }
 
@@ -94,6 +94,12 @@ teardown_file() {
 	assert_success
 	run state 2 agent-3
 	assert_output alive
+	# /memberlist for a browser: dskit's status page.
+	run curl -sf "$(http 1)/memberlist"
+	assert_success
+	assert_output --partial '<title>Memberlist Status</title>'
+	assert_output --partial '<tr><td>agent-3</td><td>127.0.0.1:'
+	assert_output --partial 'State: 0 = Alive, 1 = Suspect, 2 = Dead, 3 = Left'
 }
 
 @test "a tcp-mode agent listens on TCP only, not UDP" {

@@ -101,7 +101,7 @@ gonode() {
 state_on() {
 	local http=HTTP_$1 kind=KIND_$1 path=/members
 	[ "${!kind}" = agent ] && path=/memberlist
-	curl -s "http://127.0.0.1:${!http}$path" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
+	curl -s -H "Accept: application/json" "http://127.0.0.1:${!http}$path" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
 }
 
 is_state() {	# is_state OBSERVER NODE STATE
