@@ -233,7 +233,7 @@ zone_size(const struct ctx *c, const struct view *v, const char *zone)
 static int
 check(const struct ctx *c, const struct view *v)
 {
-	int bad = 0;
+	size_t bad = 0;
 
 	if (v->n == 0) {
 		printf("FAIL the ring has no instances\n");
@@ -243,15 +243,18 @@ check(const struct ctx *c, const struct view *v)
 		const struct row *r = &v->rows[i];
 		double fair = 1.0 / (double)zone_size(c, v, r->x->zone);
 
-		if (!r->healthy)
-			bad = printf("FAIL instance %s: no heartbeat for %s\n", r->x->id,
-			    r->cell[C_BEAT]);
-		else if (r->x->state != RING_ACTIVE)
-			bad = printf("FAIL instance %s: in state %s\n", r->x->id,
-			    r->cell[C_STATE]);
-		if (fabs(r->own / fair - 1) > c->o.max_skew)
-			bad = printf("FAIL instance %s: owns %.3g%% of the ring, fair share "
-			    "%.3g%%\n", r->x->id, r->own * 100, fair * 100);
+		if (!r->healthy) {
+			printf("FAIL instance %s: last heartbeat %s\n", r->x->id, r->cell[C_BEAT]);
+			bad++;
+		} else if (r->x->state != RING_ACTIVE) {
+			printf("FAIL instance %s: in state %s\n", r->x->id, r->cell[C_STATE]);
+			bad++;
+		}
+		if (fabs(r->own / fair - 1) > c->o.max_skew) {
+			printf("FAIL instance %s: owns %.3g%% of the ring, fair share %.3g%%\n",
+			    r->x->id, r->own * 100, fair * 100);
+			bad++;
+		}
 	}
 	if (bad)
 		return EXIT_CHECK;

@@ -150,7 +150,7 @@ teardown() {
 	assert_line --regexp '^head-2 .* UNHEALTHY'
 	run inspect 1 -ring.heartbeat-timeout=3s -check
 	assert_equal "$status" 1
-	assert_output --partial 'FAIL instance head-2: no heartbeat'
+	assert_output --partial 'FAIL instance head-2: last heartbeat'
 	run inspect 3 -ring.heartbeat-timeout=3s forget head-1
 	assert_equal "$status" 1
 	assert_output --partial 'healthy: use -force'
