@@ -4,11 +4,9 @@
  * §15.1) as HTML for a browser, as JSON with Accept: application/json,
  * and its Forget button.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -43,47 +41,6 @@ on_metrics(struct httpd_req *r, void *arg)
 }
 
 static void
-html_escape(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		const char *rep = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" :
-		    *s == '"' ? "&#34;" : *s == '\'' ? "&#39;" : NULL;
-
-		if (rep != NULL)
-			buf_put_bytes(b, rep, strlen(rep));
-		else
-			buf_put_u8(b, (uint8_t)*s);
-	}
-}
-
-static void
-put(struct buf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	buf_put_bytes(b, tmp, n < (int)sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static void
-rfc3339(char *out, size_t len, int64_t unix_s)
-{
-	time_t t = (time_t)unix_s;
-	struct tm tm;
-
-	if (unix_s <= 0) {
-		out[0] = '\0';
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void
 ring_json(struct httpd_req *r, const struct ring_desc *desc)
 {
 	json_t *o = json_object(), *shards = json_array();
@@ -115,14 +72,15 @@ ring_json(struct httpd_req *r, const struct ring_desc *desc)
 static void
 ring_html(struct daemon *d, struct httpd_req *r, const struct ring_desc *desc)
 {
-	struct buf b = { 0 };
 	double *own = xcalloc(desc->n + 1, sizeof(*own));
 	int64_t now = clock_wall_ms();
-	char when[32];
+	char when[32], *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
 
 	ring_ownership(desc, d->o.zone_awareness, own);
-	rfc3339(when, sizeof(when), now / 1000);
-	put(&b, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"UTF-8\"><title>Ring Status"
+	clock_rfc3339(when, sizeof(when), now / 1000);
+	fprintf(fp, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"UTF-8\"><title>Ring Status"
 	    "</title></head>\n<body>\n<h1>Ring Status</h1>\n<p>Current time: %s</p>\n"
 	    "<form action=\"\" method=\"POST\">\n<table width=\"100%%\" border=\"1\">\n"
 	    "<thead><tr><th>Instance ID</th><th>Availability Zone</th><th>State</th>"
@@ -135,22 +93,23 @@ ring_html(struct daemon *d, struct httpd_req *r, const struct ring_desc *desc)
 
 		if (x->state == RING_LEFT)
 			continue;
-		rfc3339(when, sizeof(when), x->registered_timestamp);
-		put(&b, "<tr%s><td>", i % 2 ? "" : " bgcolor=\"#BEBEBE\"");
-		html_escape(&b, x->id);
-		buf_put_bytes(&b, "</td><td>", 9);
-		html_escape(&b, x->zone);
-		put(&b, "</td><td>%s</td><td>", healthy ? ring_state_name(x->state) : "UNHEALTHY");
-		html_escape(&b, x->addr);
-		put(&b, "</td><td>%s</td><td>%llds ago</td><td>%zu</td><td>%.3g%%</td>"
+		clock_rfc3339(when, sizeof(when), x->registered_timestamp);
+		fprintf(fp, "<tr%s><td>", i % 2 ? "" : " bgcolor=\"#BEBEBE\"");
+		httpd_html_text(fp, x->id);
+		fputs("</td><td>", fp);
+		httpd_html_text(fp, x->zone);
+		fprintf(fp, "</td><td>%s</td><td>", healthy ? ring_state_name(x->state) : "UNHEALTHY");
+		httpd_html_text(fp, x->addr);
+		fprintf(fp, "</td><td>%s</td><td>%llds ago</td><td>%zu</td><td>%.3g%%</td>"
 		    "<td><button name=\"forget\" value=\"", when,
 		    (long long)(now / 1000 - x->timestamp), x->ntokens, own[i] * 100);
-		html_escape(&b, x->id);
-		buf_put_bytes(&b, "\" type=\"submit\">Forget</button></td></tr>\n", 42);
+		httpd_html_text(fp, x->id);
+		fputs("\" type=\"submit\">Forget</button></td></tr>\n", fp);
 	}
-	put(&b, "</tbody>\n</table>\n</form>\n</body>\n</html>\n");
-	httpd_reply(r, 200, "text/html; charset=utf-8", b.p, b.len);
-	buf_free(&b);
+	fputs("</tbody>\n</table>\n</form>\n</body>\n</html>\n", fp);
+	fclose(fp);
+	httpd_reply(r, 200, "text/html; charset=utf-8", text, len);
+	free(text);
 	free(own);
 }
 

@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/config.h"
 #include "lib/base/flags.h"
 #include "lib/base/httpd.h"
@@ -323,27 +323,13 @@ on_memberlist_kv(struct httpd_req *r, void *arg)
 	free(text);
 }
 
-/* Names and keys are ours or a peer's: escape what HTML would read as markup. */
-static void
-html_text(FILE *fp, const char *s)
-{
-	for (; *s != '\0'; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", fp); break;
-		case '>': fputs("&gt;", fp); break;
-		case '&': fputs("&amp;", fp); break;
-		case '"': fputs("&#34;", fp); break;
-		default: fputc(*s, fp);
-		}
-}
-
 static int
 html_key(void *arg, const struct kv_key_info *ki)
 {
 	FILE *fp = arg;
 
 	fputs("<tr><td>", fp);
-	html_text(fp, ki->key);
+	httpd_html_text(fp, ki->key);
 	fprintf(fp, "</td><td>%s</td><td>%llu</td><td>%s</td><td>%zu</td><td>%zu</td></tr>\n",
 	    RING_CODEC_ID, (unsigned long long)ki->version, ki->deleted ? "true" : "false",
 	    ki->instances, ki->encoded_size);
@@ -355,12 +341,9 @@ memberlist_html(struct agent *a, FILE *fp, const struct ml_member *v, size_t n)
 {
 	struct ml_stats st;
 	char now[32];
-	time_t t = time(NULL);
-	struct tm tm;
 
 	ml_stats(a->ml, &st);
-	gmtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_rfc3339(now, sizeof(now), clock_wall_ms() / 1000);
 	fprintf(fp, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"UTF-8\">"
 	    "<title>Memberlist Status</title></head>\n<body>\n<h1>Memberlist Status</h1>\n"
 	    "<p>Current time: %s</p>\n<ul>\n<li>Health Score: %d (lower is better, 0 = "
@@ -376,7 +359,7 @@ memberlist_html(struct agent *a, FILE *fp, const struct ml_member *v, size_t n)
 		if (v[i].state == ML_STATE_DEAD || v[i].state == ML_STATE_LEFT)
 			continue;
 		fputs("<tr><td>", fp);
-		html_text(fp, v[i].name);
+		httpd_html_text(fp, v[i].name);
 		fprintf(fp, "</td><td>%s</td><td>%d</td></tr>\n", v[i].addr, (int)v[i].state);
 	}
 	fputs("</tbody>\n</table>\n</body>\n</html>\n", fp);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -60,20 +59,6 @@ fmt_age(char *out, size_t len, int64_t s)
 }
 
 static void
-fmt_time(char *out, size_t len, int64_t unix_s)
-{
-	time_t t = (time_t)unix_s;
-	struct tm tm;
-
-	if (unix_s <= 0) {
-		snprintf(out, len, "-");
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void
 view_free(struct view *v)
 {
 	ring_desc_free(&v->d);
@@ -109,7 +94,9 @@ view_load(struct ctx *c, struct view *v)
 		snprintf(r->cell[C_ZONE], sizeof(r->cell[0]), "%s", *x->zone ? x->zone : "-");
 		snprintf(r->cell[C_STATE], sizeof(r->cell[0]), "%s", ring_state_name(x->state));
 		snprintf(r->cell[C_ADDR], sizeof(r->cell[0]), "%s", x->addr);
-		fmt_time(r->cell[C_REG], sizeof(r->cell[0]), x->registered_timestamp);
+		clock_rfc3339(r->cell[C_REG], sizeof(r->cell[0]), x->registered_timestamp);
+		if (r->cell[C_REG][0] == '\0')
+			snprintf(r->cell[C_REG], sizeof(r->cell[0]), "-");
 		fmt_age(r->cell[C_BEAT], sizeof(r->cell[0]), v->now_ms / 1000 - x->timestamp);
 		snprintf(r->cell[C_TOKENS], sizeof(r->cell[0]), "%zu", x->ntokens);
 		snprintf(r->cell[C_OWN], sizeof(r->cell[0]), "%.3g%%", r->own * 100);

@@ -37,3 +37,14 @@ clock_deadline(clockid_t id, int64_t ms)
 	}
 	return ts;
 }
+
+void
+clock_rfc3339(char *out, size_t len, int64_t unix_s)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	out[0] = '\0';
+	if (unix_s > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -420,3 +420,17 @@ httpd_reply_metrics(struct httpd_req *r, struct metrics *m)
 	httpd_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 	free(text);
 }
+
+void
+httpd_html_text(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", fp); break;
+		case '>': fputs("&gt;", fp); break;
+		case '&': fputs("&amp;", fp); break;
+		case '"': fputs("&#34;", fp); break;
+		case '\'': fputs("&#39;", fp); break;
+		default: fputc(*s, fp);
+		}
+}

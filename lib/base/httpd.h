@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/base/err.h"
 #include "lib/base/metrics.h"
@@ -82,6 +83,8 @@ void		 httpd_reply(struct httpd_req *, int code, const char *ctype,
 /* Answer text/plain; charset=utf-8: the formatted text plus "\n", as Go's http.Error. */
 void		 httpd_reply_text(struct httpd_req *, int code, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
+/* Write s to fp with < > & " ' as HTML entities: names from peers go into status pages. */
+void		 httpd_html_text(FILE *fp, const char *s);
 /* Answer with the registry in Prometheus' text format (for GET /metrics). */
 void		 httpd_reply_metrics(struct httpd_req *, struct metrics *);
 /* A chunked answer: start, any number of chunks, end (which frees the request). */
