@@ -20,35 +20,11 @@
 #include "lib/base/fileutil.h"
 #include "lib/base/flags.h"
 #include "lib/base/log.h"
+#include "lib/base/sigstop.h"
 #include "lib/base/xmalloc.h"
 #include "cmd/block-import/import.h"
 
 #define USAGE "block-import [-o DIR] [-block-duration D] [-label name=value]... [FILE]"
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* INT, TERM and HUP only ask the work loops to stop; they clean up and exit 111. */
-static void
-signals_init(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
 
 static int
 valid_label_name(const char *s)
@@ -190,7 +166,6 @@ configure(struct opts *o, struct importer_config *cfg)
 	cfg->label_names = o->names;
 	cfg->label_values = o->values;
 	cfg->nlabels = o->labels.n;
-	cfg->stop = &stop;
 	cfg->progress = report_progress;
 	cfg->block_done = report_block;
 	return 0;
@@ -225,7 +200,8 @@ main(int argc, char **argv)
 		flags_usage(stderr, USAGE, flags);
 		rc = EXIT_USAGE;
 	} else if ((rc = configure(&o, &cfg)) == 0) {
-		signals_init();
+		/* INT, TERM and HUP stop the import: it cleans up and exits 111. */
+		cfg.stop = sigstop_init();
 		report_init(&rep);
 		rep.quiet = o.quiet;
 		cfg.arg = &rep;

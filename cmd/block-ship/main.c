@@ -21,12 +21,13 @@
 #include "lib/base/fileutil.h"
 #include "lib/base/flags.h"
 #include "lib/base/log.h"
+#include "lib/base/sigstop.h"
 #include "cmd/block-ship/ship.h"
 
 #define USAGE "block-ship -blocks-storage.tsdb.dir DIR -blocks-storage.backend=filesystem " \
 	"-blocks-storage.filesystem.dir BUCKET [-once]"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t *stop;
 
 struct opts {
 	const char	*tsdb_dir;
@@ -39,29 +40,6 @@ struct opts {
 	int		 once;
 	char		 host[256];
 };
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* No SA_RESTART: the sleep between passes ends at once on TERM or INT. */
-static void
-signals_init(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
 
 static int
 configure(struct opts *o, struct ship_config *cfg)
@@ -105,7 +83,6 @@ configure(struct opts *o, struct ship_config *cfg)
 	cfg->bucket_dir = o->bucket_dir;
 	cfg->ingester_id = o->ingester_id;
 	cfg->concurrency = (int)o->concurrency;
-	cfg->stop = &stop;
 	return 0;
 }
 
@@ -143,7 +120,7 @@ nap(int64_t ms)
 
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000;
-	while (!stop && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+	while (!*stop && nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
 
@@ -165,12 +142,12 @@ run(const struct ship_config *cfg, const struct opts *o)
 		    "invalid=%zu bytes=%llu", r.tenants, r.shipped, r.found, r.failed,
 		    r.invalid, (unsigned long long)r.bytes);
 		if (o->once) {
-			if (stop || r.failed > 0)
+			if (*stop || r.failed > 0)
 				return EXIT_SYSTEM;
 			return r.invalid > 0 ? EXIT_INVALID : EXIT_OK;
 		}
 		nap(o->interval);
-		if (stop) {
+		if (*stop) {
 			log_info("block-ship stopped", "%s", "");
 			return EXIT_OK;
 		}
@@ -214,7 +191,7 @@ main(int argc, char **argv)
 		return rc;
 	if ((rc = lock_dir(cfg.tsdb_dir, &fd)) != 0)
 		return rc;
-	signals_init();
+	cfg.stop = stop = sigstop_init();
 	rc = run(&cfg, &o);
 	close(fd);
 	return rc;

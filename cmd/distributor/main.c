@@ -168,16 +168,8 @@ main(int argc, char **argv)
 	struct config *cfg;
 	int rc;
 	const struct flag flags[] = {
-		{ "config.file", FLAG_STRING, &o->config_file, "",
-		    "YAML configuration file (Cortex's layout); flags override it" },
-		{ "log.level", FLAG_STRING, &o->log_level, "info", "debug, info, warn or error" },
-		{ "server.http-listen-address", FLAG_STRING, &o->listen_addr, "",
-		    "HTTP listen address (empty: every address)" },
-		{ "server.http-listen-port", FLAG_INT, &o->listen_port, "80",
-		    "HTTP listen port (0: any free port, logged)" },
-		{ "run-dir", FLAG_STRING, &o->run_dir, getenv("RINGTAIL_RUN_DIR") ?
-		    getenv("RINGTAIL_RUN_DIR") : "/run/ringtail",
-		    "sockets of this node: the gossip-agent's is here" },
+		NODE_FLAGS(o, "info"),
+		HTTP_FLAGS(o),
 		{ "auth.enabled", FLAG_BOOL, &o->auth_enabled, "true",
 		    "require X-Scope-OrgID; false puts everything in tenant \"fake\"" },
 		KV_CONFIG_FLAGS(&o->kv),
@@ -207,9 +199,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct config_key keys[] = {
-		{ "log.level", "server.log_level" },
-		{ "server.http-listen-address", "server.http_listen_address" },
-		{ "server.http-listen-port", "server.http_listen_port" },
+		NODE_KEYS,
+		HTTP_KEYS,
 		{ "auth.enabled", "auth_enabled" },
 		KV_CONFIG_KEYS("distributor.ring."),
 		{ "ring.heartbeat-timeout", "ingester.lifecycler.ring.heartbeat_timeout" },

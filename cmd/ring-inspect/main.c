@@ -130,12 +130,7 @@ main(int argc, char **argv)
 	struct err e;
 	int n, rc;
 	const struct flag flags[] = {
-		{ "config.file", FLAG_STRING, &o->config_file, "",
-		    "YAML configuration file (Cortex's layout) for the ring's settings" },
-		{ "log.level", FLAG_STRING, &o->log_level, "warn", "debug, info, warn or error" },
-		{ "run-dir", FLAG_STRING, &o->run_dir, getenv("RINGTAIL_RUN_DIR") ?
-		    getenv("RINGTAIL_RUN_DIR") : "/run/ringtail",
-		    "where this node's gossip-agent socket is" },
+		NODE_FLAGS(o, "warn"),
 		{ "ring.key", FLAG_STRING, &o->ring_key, "ring",
 		    "the ring's key under -ring.prefix (Cortex's ingesters: ring)" },
 		KV_CONFIG_FLAGS(&o->kv),
@@ -170,7 +165,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct config_key keys[] = {
-		{ "log.level", "server.log_level" },
+		NODE_KEYS,
 		KV_CONFIG_KEYS("ingester.lifecycler.ring."),
 		{ "memberlist.join", "memberlist.join_members" },
 		{ "memberlist.transport", "memberlist.transport" },

@@ -25,6 +25,7 @@
 #include "lib/base/duration.h"
 #include "lib/base/flags.h"
 #include "lib/base/log.h"
+#include "lib/base/sigstop.h"
 #include "lib/base/xmalloc.h"
 #include "lib/rw/remote_write.h"
 #include "cmd/rw-load/load.h"
@@ -83,16 +84,9 @@ struct worker {
 	uint64_t		 hist[HIST_BUCKETS];
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t *stop;
 static int logged_errors;
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static int64_t
 mono_ns(void)
@@ -144,7 +138,7 @@ hist_value(size_t i)
 static int
 stopping(const struct run *r)
 {
-	return stop || (r->deadline_ns != 0 && mono_ns() >= r->deadline_ns);
+	return *stop || (r->deadline_ns != 0 && mono_ns() >= r->deadline_ns);
 }
 
 static void
@@ -404,7 +398,7 @@ watch(struct run *r, struct worker *ws)
 		last_ok = t.samples_ok;
 	}
 	/* Let the workers see the deadline even when a signal was the reason. */
-	stop = 1;
+	*stop = 1;
 }
 
 struct opts {
@@ -491,7 +485,7 @@ run_load(struct run *r, const struct opts *o)
 		http_conn_init(&w->conn, r->timeout_ms);
 		if ((rc = pthread_create(&w->th, NULL, work, w)) != 0) {
 			log_error("cannot start a worker thread", "err=%s", log_q(strerror(rc)));
-			stop = 1;
+			*stop = 1;
 			break;
 		}
 		started++;
@@ -527,7 +521,6 @@ run_load(struct run *r, const struct opts *o)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
 	struct opts o;
 	struct run r;
 	int rc;
@@ -557,13 +550,7 @@ main(int argc, char **argv)
 	}
 	if ((rc = configure(&o, &r)) != 0)
 		return rc;
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	stop = sigstop_init();
 	rc = run_load(&r, &o);
 	if (fflush(stdout) == EOF && rc == EXIT_OK)
 		rc = EXIT_SYSTEM;

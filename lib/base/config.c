@@ -30,6 +30,14 @@ keep(struct config *c, char *s)
 	return s;
 }
 
+const char *
+config_run_dir_default(void)
+{
+	const char *d = getenv("RINGTAIL_RUN_DIR");
+
+	return d != NULL && *d != '\0' ? d : "/run/ringtail";
+}
+
 void
 config_free(struct config *c)
 {

@@ -27,6 +27,35 @@ struct config_key {
 	const char	*path;	/* dotted YAML path: "limits.max_series_per_user" */
 };
 
+/*
+ * The flags every program of a node shares, for an options struct p with
+ * the fields config_file, log_level and run_dir (const char *); daemons add
+ * HTTP_FLAGS(p) for listen_addr (const char *) and listen_port (int64_t).
+ * Their YAML keys: NODE_KEYS and HTTP_KEYS (-config.file and -run-dir
+ * have none).
+ */
+#define NODE_FLAGS(p, log_default)					\
+	{ CONFIG_FLAG, FLAG_STRING, &(p)->config_file, "",		\
+	    "YAML configuration file (Cortex's layout); flags override it" }, \
+	{ "log.level", FLAG_STRING, &(p)->log_level, log_default,	\
+	    "debug, info, warn or error" },				\
+	{ "run-dir", FLAG_STRING, &(p)->run_dir, config_run_dir_default(), \
+	    "sockets, locks and pid files of this node; the gossip-agent's socket " \
+	    "is here ($RINGTAIL_RUN_DIR sets the default)" }
+#define HTTP_FLAGS(p)							\
+	{ "server.http-listen-address", FLAG_STRING, &(p)->listen_addr, "", \
+	    "HTTP listen address (empty: every address)" },		\
+	{ "server.http-listen-port", FLAG_INT, &(p)->listen_port, "80",	\
+	    "HTTP listen port (0: any free port, logged)" }
+#define NODE_KEYS							\
+	{ "log.level", "server.log_level" }
+#define HTTP_KEYS							\
+	{ "server.http-listen-address", "server.http_listen_address" },	\
+	{ "server.http-listen-port", "server.http_listen_port" }
+
+/* $RINGTAIL_RUN_DIR, else /run/ringtail. */
+const char	*config_run_dir_default(void);
+
 /* Owns the strings the file gave to FLAG_STRING flags. */
 struct config;
 
