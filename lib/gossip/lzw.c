@@ -10,8 +10,13 @@
 #define EOF_CODE	257u
 #define MAX_WIDTH	12
 #define MAX_CODE	((1u << MAX_WIDTH) - 1)
-/* The encoder's open-addressing table, sized as Go's (4 slots per code). */
-#define TABLE_SIZE	(4u << MAX_WIDTH)
+/*
+ * The encoder's open-addressing table: 2 slots per code, at most half full.
+ * (Go's has 4; the codes written do not depend on it.) At 32 KiB it stays
+ * under malloc's mmap threshold, so the one allocated per gossip packet is
+ * reused from the heap instead of being mapped and unmapped each time.
+ */
+#define TABLE_SIZE	(2u << MAX_WIDTH)
 #define TABLE_MASK	(TABLE_SIZE - 1)
 #define EMPTY		0u		/* no valid entry is 0: its code is >= 258 */
 

@@ -497,47 +497,63 @@ tokens_equal(const struct ring_instance *a, const struct ring_instance *b)
 	    (a->ntokens == 0 || memcmp(a->tokens, b->tokens, a->ntokens * sizeof(*a->tokens)) == 0);
 }
 
-struct claim {
-	uint32_t	 token;
-	size_t		 inst;
-};
-
-static int
-cmp_claim(const void *a, const void *b)
+/*
+ * Sorts keys (token << 32 | instance index) by token, stably: LSD radix,
+ * four byte-wide passes over the upper half.
+ */
+static void
+sort_by_token(uint64_t *k, size_t n)
 {
-	const struct claim *x = a, *y = b;
+	uint64_t *tmp, *src = k, *dst;
+	size_t count[256];
 
-	if (x->token != y->token)
-		return x->token < y->token ? -1 : 1;
-	return x->inst < y->inst ? -1 : x->inst > y->inst;
+	if (n < 2)
+		return;
+	tmp = xreallocarray(NULL, n, sizeof(*tmp));
+	dst = tmp;
+	for (int shift = 32; shift < 64; shift += 8) {
+		size_t sum = 0;
+
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i] >> shift) & 0xff]++;
+		for (size_t b = 0; b < 256; b++) {
+			size_t c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+		src = dst;
+		dst = src == k ? tmp : k;
+	}
+	/* An even number of passes: the result is back in k. */
+	free(tmp);
 }
 
-/*
- * The claims of every instance (all of them, or only the non-LEFT ones),
- * sorted by token then by instance index, which is ID order.
- */
-static struct claim *
-claims(const struct ring_desc *d, int skip_left, size_t *np)
+uint64_t *
+ring_desc_sorted_tokens(const struct ring_desc *d, const unsigned char *skip, size_t *np)
 {
-	struct claim *c;
+	uint64_t *k;
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->n; i++)
-		if (!skip_left || d->inst[i].state != RING_LEFT)
+		if (skip == NULL || !skip[i])
 			n += d->inst[i].ntokens;
 	*np = n;
 	if (n == 0)
 		return NULL;
-	c = xcalloc(n, sizeof(*c));
+	k = xreallocarray(NULL, n, sizeof(*k));
 	n = 0;
 	for (size_t i = 0; i < d->n; i++) {
-		if (skip_left && d->inst[i].state == RING_LEFT)
+		if (skip != NULL && skip[i])
 			continue;
-		for (size_t t = 0; t < d->inst[i].ntokens; t++)
-			c[n++] = (struct claim){ d->inst[i].tokens[t], i };
+		for (size_t j = 0; j < d->inst[i].ntokens; j++)
+			k[n++] = (uint64_t)d->inst[i].tokens[j] << 32 | (uint32_t)i;
 	}
-	qsort(c, n, sizeof(*c), cmp_claim);
-	return c;
+	sort_by_token(k, n);
+	return k;
 }
 
 /*
@@ -548,12 +564,12 @@ static int
 conflicts_exist(const struct ring_desc *d)
 {
 	size_t n;
-	struct claim *c = claims(d, 0, &n);
+	uint64_t *k = ring_desc_sorted_tokens(d, NULL, &n);
 	int found = 0;
 
 	for (size_t i = 0; i + 1 < n && !found; i++)
-		found = c[i].token == c[i + 1].token;
-	free(c);
+		found = k[i] >> 32 == k[i + 1] >> 32;
+	free(k);
 	return found;
 }
 
@@ -568,19 +584,25 @@ conflicts_exist(const struct ring_desc *d)
 static void
 resolve_conflicts(struct ring_desc *d)
 {
+	unsigned char *left = xcalloc(d->n + 1, 1);
+	uint64_t *c;
 	size_t n, k;
-	struct claim *c = claims(d, 1, &n);
 
+	for (size_t i = 0; i < d->n; i++)
+		left[i] = d->inst[i].state == RING_LEFT;
+	c = ring_desc_sorted_tokens(d, left, &n);
+	free(left);
 	for (size_t i = 0; i < d->n; i++)
 		d->inst[i].ntokens = 0;
 	for (size_t i = 0; i < n; i = k) {
-		size_t win = c[i].inst;
+		uint32_t token = c[i] >> 32, win = (uint32_t)c[i];
 
-		for (k = i + 1; k < n && c[k].token == c[i].token; k++)
-			if (d->inst[win].state == RING_LEAVING && d->inst[c[k].inst].state != RING_LEAVING)
-				win = c[k].inst;
+		for (k = i + 1; k < n && c[k] >> 32 == token; k++)
+			if (d->inst[win].state == RING_LEAVING &&
+			    d->inst[(uint32_t)c[k]].state != RING_LEAVING)
+				win = (uint32_t)c[k];
 		/* a list never grows: the winner's own claim is among these */
-		d->inst[win].tokens[d->inst[win].ntokens++] = c[i].token;
+		d->inst[win].tokens[d->inst[win].ntokens++] = token;
 	}
 	free(c);
 }

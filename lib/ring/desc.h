@@ -74,6 +74,13 @@ int	ring_desc_merge(struct ring_desc *d, const struct ring_desc *other, int loca
 /* Token lists: ascending order for qsort/bsearch; sort and drop duplicates, new count. */
 int	ring_token_cmp(const void *, const void *);
 size_t	ring_tokens_sort(uint32_t *, size_t n);
+/*
+ * Every token of d's instances as (token << 32 | instance index), sorted
+ * by token and, within a token, by index (ID order). skip: instances to
+ * leave out (skip[i] != 0), or NULL. NULL when there is no token; free it.
+ */
+uint64_t *ring_desc_sorted_tokens(const struct ring_desc *d, const unsigned char *skip,
+	    size_t *n);
 /* Sorts and de-duplicates every token list; LEFT instances lose their tokens. */
 void	ring_desc_normalize(struct ring_desc *);
 /* Removes LEFT instances with timestamp < limit (all when limit is 0); returns how many. */

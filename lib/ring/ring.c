@@ -116,70 +116,6 @@ ring_instance_healthy(const struct ring_instance *x, enum ring_op op, int64_t no
 }
 
 /*
- * Sorts keys (token << 32 | instance index) by token, stably: LSD radix,
- * four byte-wide passes over the upper half.
- */
-static void
-sort_by_token(uint64_t *k, size_t n)
-{
-	uint64_t *tmp, *src = k, *dst;
-	size_t count[256];
-
-	if (n < 2)
-		return;
-	tmp = xreallocarray(NULL, n, sizeof(*tmp));
-	dst = tmp;
-	for (int shift = 32; shift < 64; shift += 8) {
-		size_t sum = 0;
-
-		memset(count, 0, sizeof(count));
-		for (size_t i = 0; i < n; i++)
-			count[(src[i] >> shift) & 0xff]++;
-		for (size_t b = 0; b < 256; b++) {
-			size_t c = count[b];
-
-			count[b] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i] >> shift) & 0xff]++] = src[i];
-		src = dst;
-		dst = src == k ? tmp : k;
-	}
-	/* An even number of passes: the result is back in k. */
-	free(tmp);
-}
-
-/*
- * Every token of desc's instances as (token << 32 | holder index), sorted
- * by token and, within a token, by holder. skip: instances to leave out, or
- * NULL. NULL when there is no token.
- */
-static uint64_t *
-sorted_tokens(const struct ring_desc *d, const unsigned char *skip, size_t *np)
-{
-	uint64_t *k;
-	size_t n = 0;
-
-	for (size_t i = 0; i < d->n; i++)
-		if (skip == NULL || !skip[i])
-			n += d->inst[i].ntokens;
-	*np = n;
-	if (n == 0)
-		return NULL;
-	k = xreallocarray(NULL, n, sizeof(*k));
-	n = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		if (skip != NULL && skip[i])
-			continue;
-		for (size_t j = 0; j < d->inst[i].ntokens; j++)
-			k[n++] = (uint64_t)d->inst[i].tokens[j] << 32 | (uint32_t)i;
-	}
-	sort_by_token(k, n);
-	return k;
-}
-
-/*
  * The owner of each entry of sorted_tokens: for a token value held by
  * several instances, the last of them by index (the one dskit's token map
  * would keep if it were filled in ID order).
@@ -300,7 +236,7 @@ ring_new(const struct ring_desc *desc, const struct ring_config *cfg)
 	ring_desc_clone(&r->desc, &view);
 	free(view.inst);
 
-	k = sorted_tokens(&r->desc, NULL, &r->ntokens);
+	k = ring_desc_sorted_tokens(&r->desc, NULL, &r->ntokens);
 	if (r->ntokens > 0) {
 		r->tokens = xreallocarray(NULL, r->ntokens, sizeof(*r->tokens));
 		r->owner = xreallocarray(NULL, r->ntokens, sizeof(*r->owner));
@@ -618,7 +554,7 @@ ring_ownership(const struct ring_desc *d, int zone_awareness, double *out)
 	skip = xcalloc(d->n, 1);
 	for (size_t i = 0; i < d->n; i++)
 		skip[i] = d->inst[i].state == RING_LEFT;
-	k = sorted_tokens(d, skip, &n);
+	k = ring_desc_sorted_tokens(d, skip, &n);
 	if (n == 0) {
 		free(skip);
 		return;
