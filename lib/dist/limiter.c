@@ -5,20 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/tree.h"
 #include "lib/base/xmalloc.h"
 #include "lib/dist/limiter.h"
 
 struct bucket {
+	RB_ENTRY(bucket) link;
 	char		*tenant;
 	double		 tokens;
 	int64_t		 last_ms;
 };
 
+static int
+bucket_cmp(struct bucket *a, struct bucket *b)
+{
+	return strcmp(a->tenant, b->tenant);
+}
+
+RB_HEAD(bucket_tree, bucket);
+RB_GENERATE_STATIC(bucket_tree, bucket, link, bucket_cmp)
+
 struct limiter {
 	double		 rate;
 	double		 burst;
-	struct bucket	*b;
-	size_t		 n;
+	struct bucket_tree buckets;	/* by tenant */
 };
 
 struct limiter *
@@ -28,31 +38,38 @@ limiter_new(double rate, double burst)
 
 	l->rate = rate;
 	l->burst = burst;
+	RB_INIT(&l->buckets);
 	return l;
 }
 
 void
 limiter_free(struct limiter *l)
 {
+	struct bucket *b, *tb;
+
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->n; i++)
-		free(l->b[i].tenant);
-	free(l->b);
+	RB_FOREACH_SAFE(b, bucket_tree, &l->buckets, tb) {
+		RB_REMOVE(bucket_tree, &l->buckets, b);
+		free(b->tenant);
+		free(b);
+	}
 	free(l);
 }
 
 static struct bucket *
 bucket_of(struct limiter *l, const char *tenant, int64_t now_ms)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->b[i].tenant, tenant) == 0)
-			return &l->b[i];
-	l->b = xreallocarray(l->b, l->n + 1, sizeof(*l->b));
-	l->b[l->n].tenant = xstrdup(tenant);
-	l->b[l->n].tokens = l->burst;
-	l->b[l->n].last_ms = now_ms;
-	return &l->b[l->n++];
+	struct bucket key = { .tenant = (char *)tenant }, *b;
+
+	if ((b = RB_FIND(bucket_tree, &l->buckets, &key)) != NULL)
+		return b;
+	b = xcalloc(1, sizeof(*b));
+	b->tenant = xstrdup(tenant);
+	b->tokens = l->burst;
+	b->last_ms = now_ms;
+	RB_INSERT(bucket_tree, &l->buckets, b);
+	return b;
 }
 
 int
