@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "lib/base/err.h"
+#include "lib/base/tls.h"
 #include "lib/ring/desc.h"
 
 /*
@@ -66,6 +67,7 @@ struct kv_etcd_config {
 	int64_t		 dial_timeout_ms;
 	int		 max_retries;	/* CAS attempts */
 	const char	*username, *password;
+	struct tls_client_config tls;	/* -ring.etcd.tls-* */
 };
 /* The real etcd v3 through its JSON gateway (lib/kv/etcd.c). */
 struct kv_backend *kv_etcd_open(const struct kv_etcd_config *, struct err *);

@@ -54,6 +54,20 @@ struct kv_opts {
 	    "etcd user name" },						\
 	{ "ring.etcd.password", FLAG_STRING, &(c)->etcd.password, "",	\
 	    "etcd password" },						\
+	{ "ring.etcd.tls-enabled", FLAG_BOOL, &(c)->etcd.tls.enabled, "false", \
+	    "talk to etcd over TLS" },					\
+	{ "ring.etcd.tls-cert-path", FLAG_STRING, &(c)->etcd.tls.cert_path, "", \
+	    "etcd TLS: client certificate (with -ring.etcd.tls-key-path)" }, \
+	{ "ring.etcd.tls-key-path", FLAG_STRING, &(c)->etcd.tls.key_path, "", \
+	    "etcd TLS: the client certificate's key" },		\
+	{ "ring.etcd.tls-ca-path", FLAG_STRING, &(c)->etcd.tls.ca_path, "", \
+	    "etcd TLS: CA certificates to verify etcd's against (empty: the system's)" }, \
+	{ "ring.etcd.tls-server-name", FLAG_STRING, &(c)->etcd.tls.server_name, "", \
+	    "etcd TLS: the name expected on etcd's certificate (empty: the endpoint's host)" }, \
+	{ "ring.etcd.tls-insecure-skip-verify", FLAG_BOOL, &(c)->etcd.tls.insecure_skip_verify, \
+	    "false", "etcd TLS: do not verify etcd's certificate" },	\
+	{ "ring.etcd.tls-min-version", FLAG_STRING, &(c)->etcd.tls.min_version, "", \
+	    "etcd TLS: VersionTLS12 or VersionTLS13 (empty: OpenSSL's default)" }, \
 	{ "ring.multi.primary", FLAG_STRING, &(c)->multi_primary, "",	\
 	    "multi: the primary store" },				\
 	{ "ring.multi.secondary", FLAG_STRING, &(c)->multi_secondary, "", \
@@ -76,6 +90,13 @@ struct kv_opts {
 	{ "ring.etcd.max-retries", p "kvstore.etcd.max_retries" },	\
 	{ "ring.etcd.username", p "kvstore.etcd.username" },		\
 	{ "ring.etcd.password", p "kvstore.etcd.password" },		\
+	{ "ring.etcd.tls-enabled", p "kvstore.etcd.tls_enabled" },	\
+	{ "ring.etcd.tls-cert-path", p "kvstore.etcd.tls_cert_path" },	\
+	{ "ring.etcd.tls-key-path", p "kvstore.etcd.tls_key_path" },	\
+	{ "ring.etcd.tls-ca-path", p "kvstore.etcd.tls_ca_path" },	\
+	{ "ring.etcd.tls-server-name", p "kvstore.etcd.tls_server_name" }, \
+	{ "ring.etcd.tls-insecure-skip-verify", p "kvstore.etcd.tls_insecure_skip_verify" }, \
+	{ "ring.etcd.tls-min-version", p "kvstore.etcd.tls_min_version" }, \
 	{ "ring.multi.primary", p "kvstore.multi.primary" },		\
 	{ "ring.multi.secondary", p "kvstore.multi.secondary" },	\
 	{ "ring.multi.mirror-enabled", p "kvstore.multi.mirror_enabled" }, \

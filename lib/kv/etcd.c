@@ -1,7 +1,8 @@
 /*
  * etcd — the KV backend on a real etcd v3 (dskit kv/etcd), through etcd's
- * JSON gateway over HTTP/1.1 with libevent's client, on an event_base of
- * the handle's own: every call runs that loop until its reply is in.
+ * JSON gateway over HTTP/1.1 with libevent's client (over TLS with
+ * -ring.etcd.tls-*), on an event_base of the handle's own: every call runs
+ * that loop until its reply is in.
  *
  * The value at a key is the ring codec's bytes (snappy of the ring.Desc
  * protobuf), the same bytes Cortex/dskit keep there. CAS: range-get the key
@@ -33,6 +34,7 @@
 #include <event2/http.h>
 
 #include "lib/base/log.h"
+#include "lib/base/tls.h"
 #include "lib/base/xmalloc.h"
 #include "lib/kv/backend.h"
 #include "lib/kv/etcd_json.h"
@@ -94,6 +96,7 @@ struct etcd {
 	int64_t		 dial_ms, req_ms;
 	int		 max_retries;
 	char		*user, *password, *token;
+	struct tls_client *tls;		/* NULL: plain HTTP */
 	struct watch	*w;
 };
 
@@ -194,6 +197,19 @@ probe(const struct endpoint *ep, int64_t ms, char *out, size_t outsz)
 		out[0] = (char)(out[0] - 'A' + 'a');
 }
 
+/* Why conn to ep brought no reply: its failed TLS handshake, else what probe finds. */
+static void
+no_reply_reason(struct etcd *h, struct evhttp_connection *conn, const struct endpoint *ep,
+    char *out, size_t outsz)
+{
+	if (h->tls != NULL) {
+		tls_client_error(evhttp_connection_get_bufferevent(conn), out, outsz);
+		if (*out != '\0')
+			return;
+	}
+	probe(ep, h->dial_ms, out, outsz);
+}
+
 static void
 take_input(struct evhttp_request *req, struct buf *b, size_t max)
 {
@@ -229,7 +245,15 @@ new_conn(struct etcd *h, const struct endpoint *ep, int64_t timeout_ms)
 	struct evhttp_connection *c;
 	struct timeval tv = ms_tv(timeout_ms);
 
-	c = evhttp_connection_base_new(h->ev, NULL, ep->host, (uint16_t)ep->port);
+	if (h->tls != NULL) {
+		struct bufferevent *bev = tls_client_bufferevent(h->tls, h->ev, ep->host);
+
+		c = bev == NULL ? NULL :
+		    evhttp_connection_base_bufferevent_new(h->ev, NULL, bev, ep->host,
+		    (uint16_t)ep->port);
+	} else {
+		c = evhttp_connection_base_new(h->ev, NULL, ep->host, (uint16_t)ep->port);
+	}
 	if (c != NULL)
 		evhttp_connection_set_timeout_tv(c, &tv);
 	return c;
@@ -307,15 +331,21 @@ call_once(struct etcd *h, const char *path, const char *body, struct buf *reply,
 		return -2;
 	}
 	if (c.code == 0) {
-		free_conn(&h->conn);
 		if (c.timed_out)
 			snprintf(why, sizeof(why), "%s: no reply within %lld ms", path,
 			    (long long)h->req_ms);
 		else
-			probe(ep, h->dial_ms, why, sizeof(why));
+			no_reply_reason(h, h->conn, ep, why, sizeof(why));
+		free_conn(&h->conn);
 		err_set(e, "etcd %s: %s", ep->name, why);
 		return -2;
 	}
+	/*
+	 * libevent reconnects a closed keep-alive connection on the same
+	 * bufferevent, which a used TLS session cannot do: one per request.
+	 */
+	if (h->tls != NULL)
+		free_conn(&h->conn);
 	if (c.code != 200) {
 		etcd_decode_error(c.body.p, c.body.len, code, msg, sizeof(msg));
 		buf_free(&c.body);
@@ -690,7 +720,7 @@ watch_open(struct etcd *h, struct watch *w, struct err *e)
 			snprintf(why, sizeof(why), "watch %s: no reply within %d ms", w->key,
 			    WATCH_IDLE_MS);
 		else
-			probe(ep, h->dial_ms, why, sizeof(why));
+			no_reply_reason(h, w->conn, ep, why, sizeof(why));
 next:
 		free_conn(&w->conn);
 		snprintf(one, sizeof(one), "etcd %s: %s", ep->name, why);
@@ -808,6 +838,7 @@ etcd_close(struct kv_backend *b)
 	free(h->user);
 	free(h->password);
 	free(h->token);
+	tls_client_free(h->tls);
 	free(h);
 }
 
@@ -905,6 +936,11 @@ kv_etcd_open(const struct kv_etcd_config *cfg, struct err *e)
 	if (cfg->username != NULL && cfg->username[0] != '\0') {
 		h->user = xstrdup(cfg->username);
 		h->password = xstrdup(cfg->password ? cfg->password : "");
+	}
+	if (cfg->tls.enabled && (h->tls = tls_client_new(&cfg->tls, e)) == NULL) {
+		etcd_close(&h->base);
+		err_wrap(e, "etcd");
+		return NULL;
 	}
 	if ((h->ev = event_base_new()) == NULL) {
 		etcd_close(&h->base);

@@ -5,7 +5,7 @@
 # the current value and then each change; a corrupt value in etcd that
 # gives a clear error; the stored bytes as etcdctl sees them (the ring
 # codec, snappy of ring.Desc); endpoints tried in order; etcd stopped;
-# etcd with authentication on.
+# etcd with authentication on; etcd with mutual TLS.
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
@@ -279,4 +279,58 @@ EOF
 	run "${TOOL[@]}" -username root -password wrong get collectors/ring
 	assert_failure 2
 	assert_output --partial "authenticate as root"
+}
+
+@test "TLS: mutual TLS with the CA's certificates; a wrong CA, a wrong name, no client certificate refused with the reason" {
+	mkdir -p "$D/tls"
+	make_certs "$D/tls" good
+	make_certs "$D/tls" other
+	start_etcd "$D/tls" "$D/tls/good"
+	PIDS+=("$ETCD_PID")
+	local ep=127.0.0.1:$ETCD_PORT
+	local tool=("$TOOLS/kv-etcd-tool" -endpoints "$ep" -dial-timeout 2000)
+	local client=(-tls-cert "$D/tls/good-client.pem" -tls-key "$D/tls/good-client.key")
+
+	run "${tool[@]}" -tls-ca "$D/tls/good-ca.pem" "${client[@]}" register collectors/ring ing-1 10.0.0.1:9095
+	assert_success
+	run "${tool[@]}" -tls-ca "$D/tls/good-ca.pem" "${client[@]}" get collectors/ring
+	assert_success
+	assert_line --partial '"id":"ing-1","addr":"10.0.0.1:9095"'
+	# a watch is its own long-lived TLS stream: the current value comes first
+	run "${tool[@]}" -tls-ca "$D/tls/good-ca.pem" "${client[@]}" watch collectors/ring 1 5000
+	assert_success
+	assert_output --partial "collectors/ring 1 ing-1"
+	# the programs' flags (dskit's names): ring-inspect reads the ring over TLS
+	run "${BIN:-$BATS_TEST_DIRNAME/../../build/bin}/ring-inspect" -ring.store=etcd \
+		-ring.etcd.endpoints="$ep" -ring.etcd.tls-enabled -ring.etcd.tls-ca-path="$D/tls/good-ca.pem" \
+		-ring.etcd.tls-cert-path="$D/tls/good-client.pem" \
+		-ring.etcd.tls-key-path="$D/tls/good-client.key" -json
+	assert_success
+	assert_output --partial '"id":"ing-1"'
+	# etcdctl over TLS reads what we wrote
+	run etcdctl --endpoints "https://$ep" --cacert "$D/tls/good-ca.pem" \
+		--cert "$D/tls/good-client.pem" --key "$D/tls/good-client.key" get collectors/ring --keys-only
+	assert_output collectors/ring
+
+	run "${tool[@]}" -tls-ca "$D/tls/other-ca.pem" "${client[@]}" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd $ep: TLS: certificate verify failed: unable to get local issuer certificate"
+	run "${tool[@]}" -tls-ca "$D/tls/good-ca.pem" -tls-server-name etcd.example "${client[@]}" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd $ep: TLS: certificate verify failed: hostname mismatch"
+	run "${tool[@]}" -tls-ca "$D/tls/other-ca.pem" -tls-insecure true "${client[@]}" get collectors/ring
+	assert_success
+	run "${tool[@]}" -tls-ca "$D/tls/good-ca.pem" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd $ep: TLS: sslv3 alert bad certificate"
+	run "${tool[@]}" -tls-cert "$D/tls/good-client.pem" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd: certificate given but no key configured"
+	run "${tool[@]}" -tls-ca "$D/tls/missing.pem" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd: error loading ca cert: $D/tls/missing.pem"
+	# plain HTTP to a TLS port: no answer it can read, and it says so
+	run "${tool[@]}" get collectors/ring
+	assert_failure 2
+	assert_output --partial "etcd $ep: connection closed before a reply"
 }

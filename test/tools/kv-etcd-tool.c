@@ -19,7 +19,9 @@
  *                                           with 3 after MS ms without one
  *
  * FLAGS: -endpoints H:P[,H:P...] (default $ETCD_ENDPOINTS, else 127.0.0.1:2379)
- *        -dial-timeout MS, -max-retries N, -username U, -password P
+ *        -dial-timeout MS, -max-retries N, -username U, -password P,
+ *        TLS (any of them turns it on): -tls-ca FILE, -tls-cert FILE, -tls-key FILE,
+ *        -tls-server-name NAME, -tls-insecure true
  * Exit 0 on success, 1 when the key or instance does not exist, 2 on errors.
  */
 #include <signal.h>
@@ -197,6 +199,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: kv-etcd-tool [-endpoints H:P,...] [-dial-timeout MS] "
 	    "[-max-retries N] [-username U -password P]\n"
+	    "       [-tls-ca F] [-tls-cert F -tls-key F] [-tls-server-name N] [-tls-insecure true]\n"
 	    "       get|encode|register|register-many|forget|watch ARGS, or decode FILE\n");
 	exit(2);
 }
@@ -225,6 +228,17 @@ main(int argc, char **argv)
 			cfg.username = argv[i + 1];
 		else if (strcmp(argv[i], "-password") == 0)
 			cfg.password = argv[i + 1];
+		else if (strcmp(argv[i], "-tls-ca") == 0)
+			cfg.tls.enabled = 1, cfg.tls.ca_path = argv[i + 1];
+		else if (strcmp(argv[i], "-tls-cert") == 0)
+			cfg.tls.enabled = 1, cfg.tls.cert_path = argv[i + 1];
+		else if (strcmp(argv[i], "-tls-key") == 0)
+			cfg.tls.enabled = 1, cfg.tls.key_path = argv[i + 1];
+		else if (strcmp(argv[i], "-tls-server-name") == 0)
+			cfg.tls.enabled = 1, cfg.tls.server_name = argv[i + 1];
+		else if (strcmp(argv[i], "-tls-insecure") == 0)
+			cfg.tls.enabled = 1, cfg.tls.insecure_skip_verify =
+			    strcmp(argv[i + 1], "true") == 0;
 		else
 			usage();
 	}
