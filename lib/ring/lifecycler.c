@@ -118,7 +118,8 @@ top_up_tokens(struct lifecycler *l, const struct ring_desc *d)
 	if (l->ntokens >= (size_t)l->cfg.num_tokens)
 		return;
 	t = xreallocarray(NULL, (size_t)l->cfg.num_tokens, sizeof(*t));
-	memcpy(t, l->tokens, l->ntokens * sizeof(*t));
+	if (l->ntokens > 0)	/* l->tokens is NULL before the first ones */
+		memcpy(t, l->tokens, l->ntokens * sizeof(*t));
 	adopt_tokens(l, d, t, l->ntokens);
 	free(t);
 }

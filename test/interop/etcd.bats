@@ -16,6 +16,7 @@ setup_file() {
 	local b=${BUILD:-build}
 	case $b in /*) ;; *) b=$PWD/$b ;; esac
 	export TOOLS=${RINGTAIL_TOOLS:-$b/tools}
+	export BIN=${RINGTAIL_BIN:-$b/bin}
 }
 
 setup() {
@@ -301,7 +302,7 @@ EOF
 	assert_success
 	assert_output --partial "collectors/ring 1 ing-1"
 	# the programs' flags (dskit's names): ring-inspect reads the ring over TLS
-	run "${BIN:-$BATS_TEST_DIRNAME/../../build/bin}/ring-inspect" -ring.store=etcd \
+	run "$BIN/ring-inspect" -ring.store=etcd \
 		-ring.etcd.endpoints="$ep" -ring.etcd.tls-enabled -ring.etcd.tls-ca-path="$D/tls/good-ca.pem" \
 		-ring.etcd.tls-cert-path="$D/tls/good-client.pem" \
 		-ring.etcd.tls-key-path="$D/tls/good-client.key" -json
