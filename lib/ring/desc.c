@@ -235,6 +235,13 @@ ring_tokens_sort(uint32_t *t, size_t n)
 	return k + 1;
 }
 
+int
+ring_tokens_has(const uint32_t *t, size_t n, uint32_t token)
+{
+	/* bsearch must not see the NULL list of an instance without tokens */
+	return n > 0 && bsearch(&token, t, n, sizeof(token), ring_token_cmp) != NULL;
+}
+
 static int
 cmp_version(const void *a, const void *b)
 {

@@ -74,6 +74,8 @@ int	ring_desc_merge(struct ring_desc *d, const struct ring_desc *other, int loca
 /* Token lists: ascending order for qsort/bsearch; sort and drop duplicates, new count. */
 int	ring_token_cmp(const void *, const void *);
 size_t	ring_tokens_sort(uint32_t *, size_t n);
+/* Whether a sorted token list holds token. */
+int	ring_tokens_has(const uint32_t *, size_t n, uint32_t token);
 /*
  * Every token of d's instances as (token << 32 | instance index), sorted
  * by token and, within a token, by index (ID order). skip: instances to

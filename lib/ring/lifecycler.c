@@ -269,7 +269,8 @@ heartbeat_cb(struct ring_desc *d, int found, void *arg, struct err *e)
 		size_t n = x->ntokens;
 
 		/* Tokens lost to conflict resolution stay lost. */
-		memcpy(t, x->tokens, n * sizeof(*t));
+		if (n > 0)
+			memcpy(t, x->tokens, n * sizeof(*t));
 		put_entry(d, l, t, n);
 		free(t);
 	}
@@ -327,8 +328,7 @@ token_taken(const struct ring_desc *d, const struct lifecycler *l, uint32_t tok)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (loses_to(l, &d->inst[i]) &&
-		    bsearch(&tok, d->inst[i].tokens, d->inst[i].ntokens, sizeof(tok),
-		    ring_token_cmp) != NULL)
+		    ring_tokens_has(d->inst[i].tokens, d->inst[i].ntokens, tok))
 			return 1;
 	return 0;
 }
@@ -351,8 +351,8 @@ observe_cb(struct ring_desc *d, int found, void *arg, struct err *e)
 	for (size_t i = 0; i < l->ntokens; i++) {
 		uint32_t tok = l->tokens[i];
 
-		if (x != NULL && bsearch(&tok, x->tokens, x->ntokens, sizeof(tok),
-		    ring_token_cmp) != NULL && !token_taken(d, l, tok))
+		if (x != NULL && ring_tokens_has(x->tokens, x->ntokens, tok) &&
+		    !token_taken(d, l, tok))
 			t[n++] = tok;
 	}
 	o->settled = x != NULL && n == l->ntokens && n >= want;

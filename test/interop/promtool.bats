@@ -15,8 +15,8 @@ load /usr/lib/bats/bats-assert/load
 load ../lib/common
 
 setup_file() {
-	BIN=${RINGTAIL_BIN:-$PWD/build/bin}
-	TOOLS=${RINGTAIL_TOOLS:-$PWD/build/tools}
+	BIN=${RINGTAIL_BIN:-$PWD/${BUILD:-build}/bin}
+	TOOLS=${RINGTAIL_TOOLS:-$PWD/${BUILD:-build}/tools}
 	export BIN TOOLS
 	D=$BATS_FILE_TMPDIR
 	"$TOOLS/gen-series" -series 10000 -samples 720 "$D/in.om" "$D/expect.txt"

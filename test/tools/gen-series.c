@@ -327,5 +327,10 @@ main(int argc, char **argv)
 	}
 	if ((om != NULL && fflush(om) == EOF) || fflush(ex) == EOF)
 		fatal("write");
+	for (int64_t i = 0; i < nseries; i++)
+		labels_free_copy(&series[i].ls);
+	free(series);
+	free(order);
+	buf_free(&line);
 	return 0;
 }
