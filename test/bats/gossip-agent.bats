@@ -79,9 +79,17 @@ teardown_file() {
 }
 
 teardown() {
+	local i
 	if [ -z "$BATS_TEST_COMPLETED" ]; then
 		echo "--- agent-1 log"
 		tail -20 "$DIR/agent1.log"
+		# the agents a test started itself, and what they see
+		for i in 11 12 13 14; do
+			[ -f "$DIR/agent$i.log" ] || continue
+			echo "--- agent-$i log, then its members"
+			tail -10 "$DIR/agent$i.log"
+			"$TOOLS/kv-tool" "$(sock "$i")" members 2>&1 || true
+		done
 	fi
 }
 
