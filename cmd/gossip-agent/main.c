@@ -78,6 +78,37 @@ struct opts {
 	int		 label_check_disabled;
 };
 
+/* dskit's TCP transport counters (kv/memberlist/tcp_transport.go). */
+static const struct {
+	const char	*name;
+	const char	*help;
+	size_t		 off;
+} tcp_counters[] = {
+	{ "memberlist_tcp_transport_packets_sent_total", "Number of memberlist packets sent",
+	    offsetof(struct transport_stats, packets_sent) },
+	{ "memberlist_tcp_transport_packets_sent_errors_total",
+	    "Number of errors when sending memberlist packets",
+	    offsetof(struct transport_stats, send_errors) },
+	{ "memberlist_tcp_transport_packets_dropped_total", "Number of dropped memberlist "
+	    "packets. These packets were not sent due to timeout waiting for a writer.",
+	    offsetof(struct transport_stats, packets_dropped) },
+	{ "memberlist_tcp_transport_packets_received_total",
+	    "Number of received memberlist packets",
+	    offsetof(struct transport_stats, packets_received) },
+	{ "memberlist_tcp_transport_packets_received_errors_total",
+	    "Number of errors when receiving memberlist packets",
+	    offsetof(struct transport_stats, packet_errors) },
+	{ "memberlist_tcp_transport_unknown_connections_total",
+	    "Number of unknown TCP connections (not a packet or stream)",
+	    offsetof(struct transport_stats, unknown_connections) },
+	{ "memberlist_tcp_transport_incoming_streams_total",
+	    "Number of incoming memberlist streams",
+	    offsetof(struct transport_stats, incoming_streams) },
+	{ "memberlist_tcp_transport_outgoing_streams_total", "Number of outgoing streams",
+	    offsetof(struct transport_stats, outgoing_streams) },
+};
+#define NTCP_COUNTERS	(sizeof(tcp_counters) / sizeof(tcp_counters[0]))
+
 struct agent {
 	struct opts		 o;
 	struct ml_config	 cfg;
@@ -94,7 +125,7 @@ struct agent {
 	struct metric		*kv_invalid, *kv_cas_attempt, *kv_cas_success, *kv_cas_failure;
 	struct metric		*kv_pushes, *kv_push_bytes, *kv_pulls, *kv_pull_bytes, *kv_count;
 	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
-	struct metric		*tcp[8];	/* tcp_counters, with -memberlist.transport=tcp */
+	struct metric		*tcp[NTCP_COUNTERS];	/* with -memberlist.transport=tcp */
 	struct metric		*by_state[4], *tx, *kv_merges, *kv_unknown_codec;
 	struct event		*sig_term, *sig_int, *rejoin;
 	int			 joined;	/* the first join is done */
@@ -419,35 +450,6 @@ collect_members(struct agent *a)
 	free(v);
 }
 
-/* dskit's TCP transport counters (kv/memberlist/tcp_transport.go). */
-static const struct {
-	const char	*name;
-	const char	*help;
-	size_t		 off;
-} tcp_counters[] = {
-	{ "memberlist_tcp_transport_packets_sent_total", "Number of memberlist packets sent",
-	    offsetof(struct transport_stats, packets_sent) },
-	{ "memberlist_tcp_transport_packets_sent_errors_total",
-	    "Number of errors when sending memberlist packets",
-	    offsetof(struct transport_stats, send_errors) },
-	{ "memberlist_tcp_transport_packets_dropped_total", "Number of dropped memberlist "
-	    "packets. These packets were not sent due to timeout waiting for a writer.",
-	    offsetof(struct transport_stats, packets_dropped) },
-	{ "memberlist_tcp_transport_packets_received_total",
-	    "Number of received memberlist packets",
-	    offsetof(struct transport_stats, packets_received) },
-	{ "memberlist_tcp_transport_packets_received_errors_total",
-	    "Number of errors when receiving memberlist packets",
-	    offsetof(struct transport_stats, packet_errors) },
-	{ "memberlist_tcp_transport_unknown_connections_total",
-	    "Number of unknown TCP connections (not a packet or stream)",
-	    offsetof(struct transport_stats, unknown_connections) },
-	{ "memberlist_tcp_transport_incoming_streams_total",
-	    "Number of incoming memberlist streams",
-	    offsetof(struct transport_stats, incoming_streams) },
-	{ "memberlist_tcp_transport_outgoing_streams_total", "Number of outgoing streams",
-	    offsetof(struct transport_stats, outgoing_streams) },
-};
 
 static void
 collect_tcp(struct agent *a)
@@ -457,7 +459,7 @@ collect_tcp(struct agent *a)
 	if (a->tcp[0] == NULL)
 		return;
 	ml_transport_stats(a->ml, &ts);
-	for (size_t i = 0; i < sizeof(tcp_counters) / sizeof(tcp_counters[0]); i++)
+	for (size_t i = 0; i < NTCP_COUNTERS; i++)
 		metric_set(a->tcp[i], (double)*(const uint64_t *)((const char *)&ts +
 		    tcp_counters[i].off));
 }
@@ -579,7 +581,7 @@ setup_metrics(struct agent *a)
 	    "Packets and streams refused because they carry another cluster label.");
 	setup_kv_metrics(a, m);
 	for (size_t i = 0; a->o.tr.mode == TRANSPORT_TCP &&
-	    i < sizeof(tcp_counters) / sizeof(tcp_counters[0]); i++)
+	    i < NTCP_COUNTERS; i++)
 		a->tcp[i] = gauge(m, METRIC_COUNTER, tcp_counters[i].name, tcp_counters[i].help);
 	metrics_on_collect(m, collect, a);
 }
