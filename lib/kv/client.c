@@ -17,6 +17,7 @@ struct kv {
 	char			*prefix;
 	struct metric_family	*duration;
 	char			*kv_name;
+	int			 gossiped;	/* memberlist is one of the stores */
 };
 
 static struct kv_backend *
@@ -93,6 +94,9 @@ kv_open(const struct kv_opts *c, struct metrics *reg, const char *kv_name, struc
 	kv->b = b;
 	kv->prefix = xstrdup(c->prefix != NULL ? c->prefix : "");
 	kv->kv_name = xstrdup(kv_name);
+	kv->gossiped = strcmp(c->store, "memberlist") == 0 ||
+	    (strcmp(c->store, "multi") == 0 && (strcmp(c->multi_primary, "memberlist") == 0 ||
+	    strcmp(c->multi_secondary, "memberlist") == 0));
 	if (reg != NULL)
 		kv->duration = metrics_family(reg, METRIC_HISTOGRAM,
 		    "cortex_kv_request_duration_seconds", "Time spent on KV store requests.",
@@ -109,6 +113,12 @@ kv_close(struct kv *kv)
 	free(kv->prefix);
 	free(kv->kv_name);
 	free(kv);
+}
+
+int
+kv_is_gossiped(const struct kv *kv)
+{
+	return kv->gossiped;
 }
 
 static char *

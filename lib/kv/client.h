@@ -121,5 +121,10 @@ int		 kv_watch(struct kv *, const char *key, int prefix, struct err *);
 /* *key comes back without the prefix. */
 int		 kv_next(struct kv *, int timeout_ms, char **key, struct ring_desc *,
 		    struct err *);
+/*
+ * 1 when memberlist is the store or one of multi's two: values are then
+ * merged by heartbeat timestamp, not replaced.
+ */
+int		 kv_is_gossiped(const struct kv *);
 
 #endif

@@ -391,7 +391,7 @@ unregister_cb(struct ring_desc *d, int found, void *arg, struct err *e)
 }
 
 /*
- * A memberlist ring turns the removal into a LEFT tombstone stamped now,
+ * A gossiped ring turns the removal into a LEFT tombstone stamped now,
  * which loses to an entry stamped in the same second or later: wait
  * (at most 2 s) for the clock to pass the stored heartbeat.
  */
@@ -617,7 +617,8 @@ lifecycler_stop(struct lifecycler *l)
 			;
 	}
 	if (l->cfg.unregister_on_shutdown) {
-		wait_past_heartbeat(l);
+		if (kv_is_gossiped(l->kv))
+			wait_past_heartbeat(l);
 		if (kv_cas(l->kv, l->cfg.ring_key, unregister_cb, l, &e) == -1)
 			log_warn("cannot unregister from the ring", "err=%s", log_q(e.msg));
 		else
