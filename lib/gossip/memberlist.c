@@ -343,35 +343,21 @@ static void
 send_raw(struct memberlist *m, const struct sockaddr *sa, socklen_t salen, const uint8_t *p,
     size_t n, const struct node *dest)
 {
-	struct buf z = { 0 }, c = { 0 };
+	struct buf b = { 0 };
+	struct err e;
 
-	if (m->cfg.compression) {
-		ml_compress_put(&z, p, n);
-		if (z.len < n) {
-			p = z.p;
-			n = z.len;
-		}
+	if (ml_packet_put(&b, p, n, m->cfg.compression, dest != NULL && dest->vsn[1] >= 5,
+	    m->cfg.label, m->label_len, &e) == -1) {
+		log_warn("packet not sent", "err=%s", log_q(e.msg));
+		buf_free(&b);
+		return;
 	}
-	if (dest != NULL && dest->vsn[1] >= 5) {
-		ml_crc_put(&c, p, n);
-		p = c.p;
-		n = c.len;
-	}
-	if (m->label_len > 0) {
-		buf_reset(&z);
-		label_put(m, &z);
-		buf_put_bytes(&z, p, n);
-		p = z.p;
-		n = z.len;
-	}
-	transport_send(m->t, sa, salen, p, n);
+	transport_send(m->t, sa, salen, b.p, b.len);
 	m->st.packets_sent++;
-	m->st.bytes_sent += n;
-	buf_free(&z);
-	buf_free(&c);
+	m->st.bytes_sent += b.len;
+	buf_free(&b);
 }
 
-/* Send parts[0..n) as one message or a compound. */
 static void
 send_parts(struct memberlist *m, const struct sockaddr *sa, socklen_t salen,
     const struct ml_bytes *parts, size_t n, const struct node *dest)

@@ -324,6 +324,29 @@ ml_compress_put(struct buf *b, const void *msg, size_t n)
 	buf_free(&z);
 }
 
+int
+ml_packet_put(struct buf *out, const void *msg, size_t n, int compress, int crc,
+    const void *label, size_t label_len, struct err *e)
+{
+	struct buf z = { 0 };
+
+	if (label_len > 0 && ml_label_put(out, label, label_len, e) == -1)
+		return -1;
+	if (compress) {
+		ml_compress_put(&z, msg, n);
+		if (z.len < n) {
+			msg = z.p;
+			n = z.len;
+		}
+	}
+	if (crc)
+		ml_crc_put(out, msg, n);
+	else
+		buf_put_bytes(out, msg, n);
+	buf_free(&z);
+	return 0;
+}
+
 static int
 unsnappy(struct buf *out, struct ml_bytes in, struct err *e)
 {

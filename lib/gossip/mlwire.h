@@ -170,6 +170,15 @@ int	ml_label_strip(struct ml_bytes *pkt, struct ml_bytes *label, struct err *);
 /* 9 + compress{Algo 0, Buf: LZW of msg}. */
 void	ml_compress_put(struct buf *, const void *msg, size_t n);
 /*
+ * One packet as memberlist sends it: the label header (label_len 0: none),
+ * then with crc the CRC header, then msg, LZW-compressed when compress is
+ * set and that makes it smaller. out must not hold msg: each layer is
+ * written after the one before. Read back by ml_label_strip, then
+ * ml_packet_walk. -1 only for a label of the wrong size.
+ */
+int	ml_packet_put(struct buf *out, const void *msg, size_t n, int compress, int crc,
+	    const void *label, size_t label_len, struct err *);
+/*
  * body is a compress message after its type byte: decode it and append the
  * decompressed message to out (LZW or snappy, at most ML_DECOMPRESSED_MAX).
  */

@@ -294,6 +294,59 @@ packet_layers_round_trip(void)
 	buf_free(&pkt);
 }
 
+/*
+ * ml_packet_put, every mix of label, CRC and compression, read back. The
+ * compressible message is larger than its first layers, so a framing that
+ * copied the packet onto itself would show (ASan found one in the agent).
+ */
+static void
+packet_put_every_layer(void)
+{
+	uint8_t msg[300];
+	struct err e;
+
+	msg[0] = ML_USER;
+	memset(msg + 1, 'x', sizeof(msg) - 1);
+	for (int mix = 0; mix < 8; mix++) {
+		int compress = mix & 1, crc = mix & 2, labelled = mix & 4;
+		struct buf pkt = { 0 };
+		struct seen s = { 0 };
+		struct ml_bytes in, label;
+		size_t at = 0;
+
+		CHECK_INT(ml_packet_put(&pkt, msg, sizeof(msg), compress, crc,
+		    labelled ? "blue" : NULL, labelled ? 4 : 0, &e), 0);
+		if (labelled) {
+			CHECK_INT(pkt.p[0], ML_HAS_LABEL);
+			at = 6;
+		}
+		if (crc) {
+			CHECK_INT(pkt.p[at], ML_HAS_CRC);
+			at += 5;
+		}
+		CHECK_INT(pkt.p[at], compress ? ML_COMPRESS : ML_USER);
+		CHECK(compress ? pkt.len < sizeof(msg) : pkt.len == at + sizeof(msg));
+		in = BN(pkt.p, pkt.len);
+		CHECK_INT(ml_label_strip(&in, &label, &e), 0);
+		CHECK_INT(label.n, labelled ? 4 : 0);
+		CHECK_INT(ml_packet_walk(in, record, &s, NULL, &e), 0);
+		CHECK_INT(s.n, 1);
+		CHECK_INT(s.type[0], ML_USER);
+		CHECK_MEM(s.body[0].p, s.body[0].n, msg + 1, sizeof(msg) - 1);
+		buf_free(&pkt);
+	}
+	/* What compression does not shrink goes as it is. */
+	{
+		struct buf pkt = { 0 };
+
+		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, 1, 0, NULL, 0, &e), 0);
+		CHECK_MEM(pkt.p, pkt.len, "\x08hi", 3);
+		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, 0, 0, "", 0, &e), 0);
+		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, 0, 0, "x", 256, &e), -1);
+		buf_free(&pkt);
+	}
+}
+
 /* Truncated compounds keep the parts that fit (as Go); other damage refuses the packet. */
 static void
 packet_damage(void)
@@ -376,6 +429,7 @@ UNIT_CASES(
 	UNIT_CASE(decoder_tolerance_and_errors),
 	UNIT_CASE(packet_layers_as_go),
 	UNIT_CASE(packet_layers_round_trip),
+	UNIT_CASE(packet_put_every_layer),
 	UNIT_CASE(packet_damage),
 	UNIT_CASE(snappy_compress_read),
 );
