@@ -149,6 +149,23 @@ int	pb_skip(struct pb_reader *);
  * returns -1. The field and wire type come from r's last tag.
  */
 int	pb_err(struct err *e, int rc, const struct pb_reader *r);
+
+/* pb_tag and pb_skip with a failure described in e: 0, or -1. */
+static inline int
+pb_next(struct pb_reader *r, struct err *e)
+{
+	int rc = pb_tag(r);
+
+	return rc == PB_OK ? 0 : pb_err(e, rc, r);
+}
+
+static inline int
+pb_skip_field(struct pb_reader *r, struct err *e)
+{
+	int rc = pb_skip(r);
+
+	return rc == PB_OK ? 0 : pb_err(e, rc, r);
+}
 /* A varint, or a length-delimited field, named name for errors, its tag already read. */
 int	pb_get_varint(struct pb_reader *, const char *name, uint64_t *, struct err *);
 int	pb_get_bytes(struct pb_reader *, const char *name, struct pb_reader *sub, struct err *);

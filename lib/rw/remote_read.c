@@ -50,13 +50,12 @@ matcher_decode(struct pb_reader *r, struct rr_matcher *m, struct err *e)
 {
 	struct pb_reader s;
 	uint64_t v;
-	int rc;
 
 	m->type = 0;
 	m->name = m->value = (struct str){ "", 0 };
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		switch (r->field) {
 		case 1:
 			if (pb_get_varint(r, "type", &v, e) == -1)
@@ -72,8 +71,8 @@ matcher_decode(struct pb_reader *r, struct rr_matcher *m, struct err *e)
 			    (struct str){ (const char *)s.p, pb_left(&s) };
 			break;
 		default:
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 		}
 	}
 	return 0;
@@ -90,14 +89,13 @@ hints_decode(struct rr_request *rq, struct pb_reader *r, struct rr_hints *h,
 	    NULL, &h->range_ms };
 	struct pb_reader s;
 	uint64_t v;
-	int rc;
 
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		if (r->field > 7) {
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 			continue;
 		}
 		if (r->field == 2 || r->field == 5) {
@@ -131,11 +129,10 @@ query_decode(struct rr_request *rq, struct pb_reader *r, struct rr_query *q,
 {
 	struct pb_reader s;
 	uint64_t v;
-	int rc;
 
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		switch (r->field) {
 		case 1:
 		case 2:
@@ -164,8 +161,8 @@ query_decode(struct rr_request *rq, struct pb_reader *r, struct rr_query *q,
 				return err_wrap(e, "hints");
 			break;
 		default:
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 		}
 	}
 	return 0;
@@ -187,14 +184,11 @@ request_decode(struct rr_request *rq, const void *p, size_t n, struct err *e)
 {
 	struct pb_reader r, s;
 	struct rr_query *q;
-	int rc;
 
 	pb_reader_init(&r, p, n);
 	while (pb_more(&r)) {
-		if ((rc = pb_tag(&r)) != PB_OK) {
-			pb_err(e, rc, &r);
+		if (pb_next(&r, e) == -1)
 			return err_wrap(e, "proto");
-		}
 		if (r.field == 2) {
 			if (pb_get_repeated_varint(&r, "accepted_response_types", accepted_push, rq,
 			    e) == -1)
@@ -202,10 +196,8 @@ request_decode(struct rr_request *rq, const void *p, size_t n, struct err *e)
 			continue;
 		}
 		if (r.field != 1) {
-			if ((rc = pb_skip(&r)) != PB_OK) {
-				pb_err(e, rc, &r);
+			if (pb_skip_field(&r, e) == -1)
 				return err_wrap(e, "proto");
-			}
 			continue;
 		}
 		if (pb_get_bytes(&r, "queries", &s, e) == -1)
@@ -356,14 +348,13 @@ result_decode(struct rr_response *rs, struct pb_reader *r, struct err *e)
 {
 	struct pb_reader s;
 	size_t nth = 0;
-	int rc;
 
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		if (r->field != 1) {
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 			continue;
 		}
 		if (pb_get_bytes(r, "timeseries", &s, e) == -1)
@@ -380,19 +371,14 @@ response_decode(struct rr_response *rs, const void *p, size_t n,
     struct err *e)
 {
 	struct pb_reader r, s;
-	int rc;
 
 	pb_reader_init(&r, p, n);
 	while (pb_more(&r)) {
-		if ((rc = pb_tag(&r)) != PB_OK) {
-			pb_err(e, rc, &r);
+		if (pb_next(&r, e) == -1)
 			return err_wrap(e, "proto");
-		}
 		if (r.field != 1) {
-			if ((rc = pb_skip(&r)) != PB_OK) {
-				pb_err(e, rc, &r);
+			if (pb_skip_field(&r, e) == -1)
 				return err_wrap(e, "proto");
-			}
 			continue;
 		}
 		if (pb_get_bytes(&r, "results", &s, e) == -1)
@@ -584,15 +570,14 @@ chunk_decode(struct pb_reader *r, struct rr_chunk *c, struct err *e)
 	static const char *names[] = { "min_time_ms", "max_time_ms", "type" };
 	struct pb_reader s;
 	uint64_t v;
-	int rc;
 
 	memset(c, 0, sizeof(*c));
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		if (r->field > 4) {
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 			continue;
 		}
 		if (r->field == 4) {
@@ -619,17 +604,16 @@ cseries_decode(struct rr_chunked *cr, struct pb_reader *r, struct err *e)
 {
 	struct rr_chunked_series *cs = &cr->series[cr->nseries];
 	struct pb_reader s;
-	int rc;
 
 	memset(cs, 0, sizeof(*cs));
 	cs->lab_off = cr->lpool_len;
 	cs->chk_off = cr->cpool_len;
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		if (r->field > 2) {
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 			continue;
 		}
 		if (pb_get_bytes(r, r->field == 1 ? "labels" : "chunks", &s,
@@ -660,14 +644,11 @@ chunked_decode(struct rr_chunked *cr, const void *p, size_t n, struct err *e)
 {
 	struct pb_reader r, s;
 	uint64_t v;
-	int rc;
 
 	pb_reader_init(&r, p, n);
 	while (pb_more(&r)) {
-		if ((rc = pb_tag(&r)) != PB_OK) {
-			pb_err(e, rc, &r);
+		if (pb_next(&r, e) == -1)
 			return err_wrap(e, "proto");
-		}
 		if (r.field == 2) {
 			if (pb_get_varint(&r, "query_index", &v, e) == -1)
 				return err_wrap(e, "proto");
@@ -675,10 +656,8 @@ chunked_decode(struct rr_chunked *cr, const void *p, size_t n, struct err *e)
 			continue;
 		}
 		if (r.field != 1) {
-			if ((rc = pb_skip(&r)) != PB_OK) {
-				pb_err(e, rc, &r);
+			if (pb_skip_field(&r, e) == -1)
 				return err_wrap(e, "proto");
-			}
 			continue;
 		}
 		if (pb_get_bytes(&r, "chunked_series", &s, e) == -1)

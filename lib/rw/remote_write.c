@@ -78,11 +78,11 @@ rw_decode_label(const uint8_t *p, size_t n, struct label *l, struct err *e)
 	pb_reader_init(r, p, n);
 	l->name = l->value = (struct str){ "", 0 };
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		if (r->field != 1 && r->field != 2) {
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 			continue;
 		}
 		if (r->wt != PB_LEN)
@@ -105,8 +105,8 @@ sample_decode(struct pb_reader *r, struct rw_sample *s, struct err *e)
 	s->t = 0;
 	s->v = 0;
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		switch (r->field) {
 		case 1:
 			if (r->wt != PB_I64)
@@ -122,8 +122,8 @@ sample_decode(struct pb_reader *r, struct rw_sample *s, struct err *e)
 			s->t = (int64_t)v;
 			break;
 		default:
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 		}
 	}
 	return 0;
@@ -140,8 +140,8 @@ series_field(struct rw_request *rq, struct rw_series *ts, struct pb_reader *r,
 	int rc;
 
 	if (r->field > 4) {
-		if ((rc = pb_skip(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_skip_field(r, e) == -1)
+			return -1;
 		return 0;
 	}
 	if (r->wt != PB_LEN)
@@ -186,7 +186,6 @@ rw_decode_series(struct rw_request *rq, const uint8_t *p, size_t n,
 {
 	struct rw_series *ts;
 	struct pb_reader r;
-	int rc;
 
 	rq->series = grow(rq->series, &rq->series_cap, rq->nseries,
 	    sizeof(*rq->series));
@@ -198,8 +197,8 @@ rw_decode_series(struct rw_request *rq, const uint8_t *p, size_t n,
 	ts->smp_off = rq->spool_len;
 	pb_reader_init(&r, p, n);
 	while (pb_more(&r)) {
-		if ((rc = pb_tag(&r)) != PB_OK)
-			return pb_err(e, rc, &r);
+		if (pb_next(&r, e) == -1)
+			return -1;
 		if (series_field(rq, ts, &r, e) == -1)
 			return -1;
 	}
@@ -223,11 +222,11 @@ metadata_decode(struct pb_reader *r, struct rw_metadata *m, struct err *e)
 	m->type = 0;
 	m->family = m->help = m->unit = (struct str){ "", 0 };
 	while (pb_more(r)) {
-		if ((rc = pb_tag(r)) != PB_OK)
-			return pb_err(e, rc, r);
+		if (pb_next(r, e) == -1)
+			return -1;
 		if (r->field == 3 || r->field > 5) {
-			if ((rc = pb_skip(r)) != PB_OK)
-				return pb_err(e, rc, r);
+			if (pb_skip_field(r, e) == -1)
+				return -1;
 			continue;
 		}
 		if (r->field == 1) {
