@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "lib/base/backoff.h"
 #include "lib/base/clock.h"
 #include "lib/base/config.h"
 #include "lib/base/flags.h"
@@ -56,6 +57,9 @@ struct opts {
 	struct strlist	 join;
 	int		 abort_if_join_fails;
 	int64_t		 rejoin_interval;
+	int64_t		 min_join_backoff;
+	int64_t		 max_join_backoff;
+	int64_t		 max_join_retries;
 	const char	*nodename;
 	int		 randomize;
 	const char	*bind_addr;
@@ -127,8 +131,9 @@ struct agent {
 	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
 	struct metric		*tcp[NTCP_COUNTERS];	/* with -memberlist.transport=tcp */
 	struct metric		*by_state[4], *tx, *kv_merges, *kv_unknown_codec;
-	struct event		*sig_term, *sig_int, *rejoin;
-	int			 joined;	/* the first join is done */
+	struct event		*sig_term, *sig_int, *rejoin, *join_retry;
+	struct backoff		 join_backoff;
+	int			 joined;	/* the join at start is done, retries included */
 	int			 stopping;
 	int			 exit_code;
 };
@@ -208,6 +213,12 @@ configure(struct agent *a)
 	/* dskit: packets are TCP connections, so broadcasts batch freely. */
 	if (o->tr.mode == TRANSPORT_TCP)
 		c->packet_budget = 10u << 20;
+	if (o->min_join_backoff < 0 || o->max_join_backoff < 0 || o->max_join_retries < 0 ||
+	    o->max_join_retries > INT32_MAX) {
+		log_error("bad join retries: -memberlist.min-join-backoff, -memberlist.max-join-backoff "
+		    "and -memberlist.max-join-retries must not be negative", "%s", "");
+		return EXIT_USAGE;
+	}
 	c->label = o->cluster_label;
 	c->skip_label_check = o->label_check_disabled;
 	if (strlen(o->cluster_label) > 255) {
@@ -218,30 +229,61 @@ configure(struct agent *a)
 	return EXIT_OK;
 }
 
+static void	on_join(void *, int);
+
+static void
+join(struct agent *a)
+{
+	ml_join(a->ml, (const char *const *)a->o.join.v, a->o.join.n, on_join, a);
+}
+
+/*
+ * As dskit: the join at start is retried with backoff before it fails;
+ * a failed rejoin (-memberlist.rejoin-interval) is only logged.
+ */
 static void
 on_join(void *arg, int joined)
 {
 	struct agent *a = arg;
-	int first = !a->joined;
+	struct timeval tv;
+	int64_t delay;
 
-	a->joined = 1;
 	if (joined > 0) {
 		log_info("joined the cluster", "nodes_contacted=%d members=%zu", joined,
 		    ml_num_alive(a->ml));
+		a->joined = 1;
+		evtimer_del(a->join_retry);
 		return;
 	}
-	log_warn("joining the cluster failed: no address answered", "addresses=%zu",
-	    a->o.join.n);
-	if (first && a->o.abort_if_join_fails) {
+	if (a->joined) {
+		log_warn("re-joining the cluster failed: no address answered", "addresses=%zu",
+		    a->o.join.n);
+		return;
+	}
+	/* dskit: 0 retries means none (its backoff alone would read it as forever). */
+	if (a->o.max_join_retries > 0 && backoff_ongoing(&a->join_backoff)) {
+		delay = backoff_next_delay(&a->join_backoff);
+		log_warn("joining the cluster failed: no address answered; retrying",
+		    "addresses=%zu retry=%d max_retries=%d in_ms=%lld", a->o.join.n,
+		    a->join_backoff.retries, a->join_backoff.max_retries, (long long)delay);
+		tv.tv_sec = delay / 1000;
+		tv.tv_usec = delay % 1000 * 1000;
+		evtimer_add(a->join_retry, &tv);
+		return;
+	}
+	a->joined = 1;
+	log_error("joining the cluster failed: no address answered", "addresses=%zu retries=%d",
+	    a->o.join.n, a->join_backoff.retries);
+	if (a->o.abort_if_join_fails) {
 		a->exit_code = EXIT_JOIN;
 		event_base_loopbreak(a->base);
 	}
 }
 
 static void
-join(struct agent *a)
+on_join_retry(evutil_socket_t fd, short what, void *arg)
 {
-	ml_join(a->ml, (const char *const *)a->o.join.v, a->o.join.n, on_join, a);
+	join(arg);
 }
 
 static void
@@ -675,6 +717,9 @@ setup(struct agent *a)
 		a->joined = 1;
 		return EXIT_OK;
 	}
+	backoff_init(&a->join_backoff, a->o.min_join_backoff, a->o.max_join_backoff,
+	    (int)a->o.max_join_retries);
+	a->join_retry = evtimer_new(a->base, on_join_retry, a);
 	join(a);
 	if (a->o.rejoin_interval > 0) {
 		struct timeval tv = { a->o.rejoin_interval / 1000,
@@ -691,6 +736,8 @@ teardown(struct agent *a)
 {
 	if (a->rejoin != NULL)
 		event_free(a->rejoin);
+	if (a->join_retry != NULL)
+		event_free(a->join_retry);
 	if (a->sig_term != NULL) {
 		event_free(a->sig_term);
 		event_free(a->sig_int);
@@ -730,7 +777,13 @@ main(int argc, char **argv)
 		{ "memberlist.join", FLAG_LIST, &o->join, NULL,
 		    "host:port of a member to join; repeatable; a name resolves to all its addresses" },
 		{ "memberlist.abort-if-join-fails", FLAG_BOOL, &o->abort_if_join_fails, "false",
-		    "exit 1 when no join address answers at start" },
+		    "exit 1 when no join address answers at start, retries included" },
+		{ "memberlist.min-join-backoff", FLAG_DURATION, &o->min_join_backoff, "1s",
+		    "the first wait before the join at start is tried again" },
+		{ "memberlist.max-join-backoff", FLAG_DURATION, &o->max_join_backoff, "1m",
+		    "the longest wait between two tries of the join at start" },
+		{ "memberlist.max-join-retries", FLAG_INT, &o->max_join_retries, "10",
+		    "how many times the join at start is tried again (0: not at all)" },
 		{ "memberlist.rejoin-interval", FLAG_DURATION, &o->rejoin_interval, "0s",
 		    "join the -memberlist.join addresses again this often (0: never)" },
 		{ "memberlist.nodename", FLAG_STRING, &o->nodename, "",
@@ -783,6 +836,9 @@ main(int argc, char **argv)
 		{ "memberlist.join", "memberlist.join_members" },
 		{ "memberlist.abort-if-join-fails", "memberlist.abort_if_cluster_join_fails" },
 		{ "memberlist.rejoin-interval", "memberlist.rejoin_interval" },
+		{ "memberlist.min-join-backoff", "memberlist.min_join_backoff" },
+		{ "memberlist.max-join-backoff", "memberlist.max_join_backoff" },
+		{ "memberlist.max-join-retries", "memberlist.max_join_retries" },
 		{ "memberlist.nodename", "memberlist.node_name" },
 		{ "memberlist.randomize-node-name", "memberlist.randomize_node_name" },
 		{ "memberlist.bind-addr", "memberlist.bind_addr" },

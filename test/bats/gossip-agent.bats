@@ -12,11 +12,12 @@ load ../lib/common
 
 N=10
 
-# start_agent I [flags...]: agent I with its run dir $DIR/rI, gossip and HTTP on free ports.
+# start_agent I [flags...]: agent I with its run dir $DIR/rI, gossip and HTTP on free
+# ports (gossip on $MPORT if set).
 start_agent() {
 	local i=$1 mport hport
 	shift
-	mport=$(free_port)
+	mport=${MPORT:-$(free_port)}
 	while hport=$(free_port) && [ "$hport" = "$mport" ]; do :; done
 	mkdir -p "$DIR/r$i"
 	echo "$mport" > "$DIR/mport$i"
@@ -212,4 +213,48 @@ teardown() {
 	assert_output --regexp 'ringtail_memberlist_cluster_label_mismatches_total [1-9]'
 	run members_alive 12 1
 	assert_success
+}
+
+@test "the join at start is retried with backoff: a seed that comes up late is joined" {
+	local p
+	p=$(free_port)
+	start_agent 15 -memberlist.join="127.0.0.1:$p" -memberlist.min-join-backoff=200ms \
+		-memberlist.max-join-backoff=400ms -memberlist.max-join-retries=50
+	run until_ok 10 grep -q 'no address answered; retrying' "$DIR/agent15.log"
+	assert_success
+	MPORT=$p start_agent 16
+	run until_ok 20 members_alive 15 2
+	assert_success
+	run until_ok 20 members_alive 16 2
+	assert_success
+	run grep -c 'retrying' "$DIR/agent15.log"
+	assert_output --regexp '^[1-9]'
+	grep -q 'msg="joined the cluster"' "$DIR/agent15.log"
+}
+
+@test "-memberlist.abort-if-join-fails exits 1 once -memberlist.max-join-retries are spent" {
+	local p
+	p=$(free_port)
+	mkdir -p "$DIR/r17"
+	run timeout 30 "$BIN/gossip-agent" -run-dir="$DIR/r17" -memberlist.transport=udp \
+		-memberlist.bind-addr=127.0.0.1 -memberlist.bind-port=0 \
+		-server.http-listen-address=127.0.0.1 -server.http-listen-port=0 \
+		-memberlist.join="127.0.0.1:$p" -memberlist.abort-if-join-fails \
+		-memberlist.min-join-backoff=100ms -memberlist.max-join-backoff=200ms \
+		-memberlist.max-join-retries=3
+	assert_failure 1
+	assert_output --partial 'retry=3 max_retries=3'
+	refute_output --partial 'retry=4'
+	assert_output --partial 'level=error prog=gossip-agent msg="joining the cluster failed: no address answered" addresses=1 retries=3'
+	# 0 retries: the first failure is final.
+	run timeout 30 "$BIN/gossip-agent" -run-dir="$DIR/r17" -memberlist.transport=udp \
+		-memberlist.bind-addr=127.0.0.1 -memberlist.bind-port=0 \
+		-server.http-listen-address=127.0.0.1 -server.http-listen-port=0 \
+		-memberlist.join="127.0.0.1:$p" -memberlist.abort-if-join-fails \
+		-memberlist.max-join-retries=0
+	assert_failure 1
+	refute_output --partial 'retrying'
+	run "$BIN/gossip-agent" -memberlist.max-join-retries=-1
+	assert_failure 100
+	assert_output --partial 'must not be negative'
 }
