@@ -30,6 +30,7 @@
 #include "lib/base/log.h"
 #include "lib/base/metrics.h"
 #include "lib/base/xmalloc.h"
+#include "lib/gossip/dnssd.h"
 #include "lib/gossip/memberlist.h"
 #include "lib/gossip/transport.h"
 #include "lib/kv/api.h"
@@ -231,10 +232,15 @@ configure(struct agent *a)
 
 static void	on_join(void *, int);
 
+/* Each join, retries and rejoins included, looks up dns+ and dnssrv+ names again (dskit). */
 static void
 join(struct agent *a)
 {
-	ml_join(a->ml, (const char *const *)a->o.join.v, a->o.join.n, on_join, a);
+	struct strlist addrs = { 0 };
+
+	dnssd_expand((const char *const *)a->o.join.v, a->o.join.n, &addrs);
+	ml_join(a->ml, (const char *const *)addrs.v, addrs.n, on_join, a);
+	strlist_free(&addrs);
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/xmalloc.h"
+#include "lib/gossip/dnssd.h"
 #include "lib/gossip/memberlist.h"
 #include "lib/gossip/transport.h"
 #include "lib/kv/backend.h"
@@ -231,6 +232,7 @@ kv_gossip_open(const struct kv_gossip_config *c, struct err *e)
 	struct kv_config kvc = { 0 };
 	struct ml_config mc;
 	struct ml_delegate d;
+	struct strlist addrs = { 0 };
 
 	b->kb.ops = &gossip_ops;
 	b->kb.name = "memberlist";
@@ -264,6 +266,8 @@ kv_gossip_open(const struct kv_gossip_config *c, struct err *e)
 		gossip_close(&b->kb);
 		return NULL;
 	}
-	ml_join(b->ml, c->join, c->njoin, on_join, b);
+	dnssd_expand(c->join, c->njoin, &addrs);
+	ml_join(b->ml, (const char *const *)addrs.v, addrs.n, on_join, b);
+	strlist_free(&addrs);
 	return &b->kb;
 }

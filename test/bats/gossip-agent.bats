@@ -13,7 +13,7 @@ load ../lib/common
 N=10
 
 # start_agent I [flags...]: agent I with its run dir $DIR/rI, gossip and HTTP on free
-# ports (gossip on $MPORT if set).
+# ports (gossip on $MPORT if set), started through $WRAP if set.
 start_agent() {
 	local i=$1 mport hport
 	shift
@@ -22,7 +22,7 @@ start_agent() {
 	mkdir -p "$DIR/r$i"
 	echo "$mport" > "$DIR/mport$i"
 	echo "$hport" > "$DIR/hport$i"
-	"$BIN/gossip-agent" -run-dir="$DIR/r$i" -memberlist.transport=udp \
+	$WRAP "$BIN/gossip-agent" -run-dir="$DIR/r$i" -memberlist.transport=udp \
 		-memberlist.nodename="agent-$i" -memberlist.randomize-node-name=false \
 		-memberlist.bind-addr=127.0.0.1 -memberlist.bind-port="$mport" \
 		-server.http-listen-address=127.0.0.1 -server.http-listen-port="$hport" \
@@ -257,4 +257,40 @@ teardown() {
 	run "$BIN/gossip-agent" -memberlist.max-join-retries=-1
 	assert_failure 100
 	assert_output --partial 'must not be negative'
+}
+
+@test "join addresses take dskit's DNS service discovery: dns+ joins; a missing port or an unknown scheme is named" {
+	start_agent 18 -memberlist.join="dns+localhost:$(cat "$DIR/mport16")" \
+		-memberlist.join=dns+no-port -memberlist.join=srv+x
+	run until_ok 20 members_alive 18 3
+	assert_success
+	run until_ok 20 members_alive 15 3
+	assert_success
+	run cat "$DIR/agent18.log"
+	assert_output --partial 'msg="missing port in address given for dns+ service discovery" addr=dns+no-port'
+	assert_output --partial 'msg="invalid lookup scheme in a join address: want dns+, dnssrv+ or dnssrvnoa+" addr=srv+x'
+}
+
+@test "a dnssrv+ join address is looked up in DNS (dnsmasq) and its targets are joined" {
+	local ns
+	unshare -m true || skip "needs a private mount namespace (unshare -m) to point the resolver at a test DNS server"
+	ns=127.0.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+	dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --listen-address="$ns" \
+		--bind-interfaces --port=53 --pid-file= --log-queries --log-facility="$DIR/dnsmasq.log" \
+		--srv-host="_memberlist._tcp.ringtail.test,localhost,$(cat "$DIR/mport15")" \
+		--srv-host="_memberlist._tcp.ringtail.test,localhost,$(cat "$DIR/mport16")" 3>&- &
+	echo $! > "$DIR/pid-dnsmasq"
+	run until_ok 10 grep -q started "$DIR/dnsmasq.log"
+	assert_success
+	# The agent alone sees this resolv.conf, in a mount namespace of its own.
+	printf 'nameserver %s\n' "$ns" > "$DIR/resolv.conf"
+	printf '#!/bin/sh\nmount --bind "%s" /etc/resolv.conf && exec "$@"\n' "$DIR/resolv.conf" > "$DIR/in-ns"
+	chmod +x "$DIR/in-ns"
+	WRAP="unshare -m $DIR/in-ns" start_agent 19 -memberlist.join=dnssrv+_memberlist._tcp.ringtail.test
+	run until_ok 20 members_alive 19 4
+	assert_success
+	run cat "$DIR/dnsmasq.log"
+	assert_output --partial 'query[SRV] _memberlist._tcp.ringtail.test'
+	run grep 'msg="joined the cluster"' "$DIR/agent19.log"
+	assert_output --partial 'nodes_contacted=2'
 }
