@@ -35,8 +35,7 @@ backoff_next_delay(struct backoff *b)
 		return b->next_min;
 	span = b->next_max - b->next_min;
 	/* Jitter spreads the retries of nodes that all started at once. */
-	d = b->next_min + (span > UINT32_MAX ? (int64_t)arc4random() :
-	    (int64_t)arc4random_uniform((uint32_t)span));
+	d = b->next_min + arc4random_uniform(span > UINT32_MAX ? UINT32_MAX : (uint32_t)span);
 	if (b->next_max < b->max_ms) {
 		b->next_min = doubled(b->next_min, b->max_ms);
 		b->next_max = doubled(b->next_max, b->max_ms);

@@ -135,6 +135,10 @@ expand_srv(const char *addr, const char *name, struct strlist *out)
 		}
 		if (nsrv == 0)
 			log_warn("a join address has no SRV records", "addr=%s", log_q(addr));
+		/* One member that answers is enough to learn them all. */
+		if (nsrv == SRV_MAX)
+			log_info("only the first SRV records of a join address are joined",
+			    "addr=%s records=%d", log_q(addr), nsrv);
 	}
 	free(answer);
 	free(srv);

@@ -358,6 +358,7 @@ send_raw(struct memberlist *m, const struct sockaddr *sa, socklen_t salen, const
 	buf_free(&b);
 }
 
+/* Send parts[0..n) as one message or a compound. */
 static void
 send_parts(struct memberlist *m, const struct sockaddr *sa, socklen_t salen,
     const struct ml_bytes *parts, size_t n, const struct node *dest)
