@@ -11,6 +11,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "lib/base/hostport.h"
 #include "lib/base/xmalloc.h"
 #include "lib/dist/pusher.h"
 
@@ -65,21 +66,14 @@ pusher_free(struct pusher *p)
 static int
 split_addr(const char *addr, char *host, size_t len, int *port)
 {
-	const char *colon = strrchr(addr, ':');
-	const char *h = addr;
-	size_t hl;
+	struct hostport hp;
 
-	if (colon == NULL || (*port = atoi(colon + 1)) <= 0 || *port > 65535)
+	hostport_split(addr, &hp);
+	if ((*port = atoi(hp.port)) <= 0 || *port > 65535 || hp.hostlen == 0 ||
+	    hp.hostlen >= len)
 		return -1;
-	hl = (size_t)(colon - addr);
-	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= len)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
+	memcpy(host, hp.host, hp.hostlen);
+	host[hp.hostlen] = '\0';
 	return 0;
 }
 

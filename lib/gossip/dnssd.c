@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/dnssd.h"
@@ -91,36 +92,18 @@ append(struct strlist *out, const char *host, size_t hostlen, const char *port)
 	push(out, s);
 }
 
-/* "host:port" or "[v6]:port" into host (without brackets) and port ("" if none). */
-static void
-split_host_port(const char *s, const char **host, size_t *hostlen, const char **port)
-{
-	const char *colon = strrchr(s, ':'), *close;
-
-	if (s[0] == '[' && (close = strchr(s, ']')) != NULL) {
-		*host = s + 1;
-		*hostlen = (size_t)(close - s - 1);
-		*port = close[1] == ':' ? close + 2 : "";
-		return;
-	}
-	*host = s;
-	*hostlen = colon != NULL ? (size_t)(colon - s) : strlen(s);
-	*port = colon != NULL ? colon + 1 : "";
-}
-
 static void
 expand_srv(const char *addr, const char *name, struct strlist *out)
 {
 	struct dnssd_srv *srv = xcalloc(SRV_MAX, sizeof(*srv));
 	uint8_t *answer = xmalloc(ANSWER_MAX);
-	const char *host, *port;
 	char qname[DNSSD_NAME_MAX], pbuf[8];
-	size_t hostlen;
+	struct hostport hp;
 	struct err e;
 	int len, nsrv;
 
-	split_host_port(name, &host, &hostlen, &port);
-	snprintf(qname, sizeof(qname), "%.*s", (int)hostlen, host);
+	hostport_split(name, &hp);
+	snprintf(qname, sizeof(qname), "%.*s", (int)hp.hostlen, hp.host);
 	if ((len = res_query(qname, ns_c_in, ns_t_srv, answer, ANSWER_MAX)) < 0)
 		log_warn("cannot look up the SRV records of a join address", "addr=%s err=%s",
 		    log_q(addr), log_q(hstrerror(h_errno)));
@@ -131,7 +114,7 @@ expand_srv(const char *addr, const char *name, struct strlist *out)
 	else {
 		for (int i = 0; i < nsrv; i++) {
 			snprintf(pbuf, sizeof(pbuf), "%u", srv[i].port);
-			append(out, srv[i].target, strlen(srv[i].target), *port ? port : pbuf);
+			append(out, srv[i].target, strlen(srv[i].target), *hp.port ? hp.port : pbuf);
 		}
 		if (nsrv == 0)
 			log_warn("a join address has no SRV records", "addr=%s", log_q(addr));
@@ -148,8 +131,9 @@ void
 dnssd_expand(const char *const *in, size_t n, struct strlist *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *plus = strchr(in[i], '+'), *name, *host, *port;
-		size_t qlen, hostlen;
+		const char *plus = strchr(in[i], '+'), *name;
+		struct hostport hp;
+		size_t qlen;
 
 		if (plus == NULL) {
 			push(out, xstrdup(in[i]));
@@ -158,12 +142,12 @@ dnssd_expand(const char *const *in, size_t n, struct strlist *out)
 		qlen = (size_t)(plus - in[i]);
 		name = plus + 1;
 		if (qlen == 3 && strncmp(in[i], "dns", 3) == 0) {
-			split_host_port(name, &host, &hostlen, &port);
-			if (*port == '\0' || hostlen == 0)
+			hostport_split(name, &hp);
+			if (*hp.port == '\0' || hp.hostlen == 0)
 				log_warn("missing port in address given for dns+ service discovery",
 				    "addr=%s", log_q(in[i]));
 			else
-				append(out, host, hostlen, port);
+				append(out, hp.host, hp.hostlen, hp.port);
 		} else if ((qlen == 6 && strncmp(in[i], "dnssrv", 6) == 0) ||
 		    (qlen == 9 && strncmp(in[i], "dnssrvnoa", 9) == 0))
 			expand_srv(in[i], name, out);

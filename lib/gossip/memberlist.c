@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "lib/base/clock.h"
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/bqueue.h"
@@ -1599,18 +1600,14 @@ ml_join(struct memberlist *m, const char *const *addrs, size_t n,
 	j->arg = arg;
 	j->pending = 1;		/* held until every address is started */
 	for (size_t i = 0; i < n; i++) {
-		char host[256], port[16] = "7946";
-		const char *colon = strrchr(addrs[i], ':');
+		char host[256], port[16];
 		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+		struct hostport hp;
 		int rc;
 
-		snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - addrs[i]) : 255, addrs[i]);
-		if (colon != NULL)
-			snprintf(port, sizeof(port), "%s", colon + 1);
-		if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-			memmove(host, host + 1, strlen(host));
-			host[strlen(host) - 1] = '\0';
-		}
+		hostport_split(addrs[i], &hp);
+		snprintf(host, sizeof(host), "%.*s", (int)hp.hostlen, hp.host);
+		snprintf(port, sizeof(port), "%s", *hp.port ? hp.port : "7946");
 		if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 			log_warn("cannot resolve a join address", "addr=%s err=%s", log_q(addrs[i]),
 			    log_q(gai_strerror(rc)));

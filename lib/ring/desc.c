@@ -540,13 +540,13 @@ sort_by_token(uint64_t *k, size_t n)
 }
 
 uint64_t *
-ring_desc_sorted_tokens(const struct ring_desc *d, const unsigned char *skip, size_t *np)
+ring_desc_sorted_tokens(const struct ring_desc *d, int skip_left, size_t *np)
 {
 	uint64_t *k;
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->n; i++)
-		if (skip == NULL || !skip[i])
+		if (!skip_left || d->inst[i].state != RING_LEFT)
 			n += d->inst[i].ntokens;
 	*np = n;
 	if (n == 0)
@@ -554,7 +554,7 @@ ring_desc_sorted_tokens(const struct ring_desc *d, const unsigned char *skip, si
 	k = xreallocarray(NULL, n, sizeof(*k));
 	n = 0;
 	for (size_t i = 0; i < d->n; i++) {
-		if (skip != NULL && skip[i])
+		if (skip_left && d->inst[i].state == RING_LEFT)
 			continue;
 		for (size_t j = 0; j < d->inst[i].ntokens; j++)
 			k[n++] = (uint64_t)d->inst[i].tokens[j] << 32 | (uint32_t)i;
@@ -571,7 +571,7 @@ static int
 conflicts_exist(const struct ring_desc *d)
 {
 	size_t n;
-	uint64_t *k = ring_desc_sorted_tokens(d, NULL, &n);
+	uint64_t *k = ring_desc_sorted_tokens(d, 0, &n);
 	int found = 0;
 
 	for (size_t i = 0; i + 1 < n && !found; i++)
@@ -591,14 +591,9 @@ conflicts_exist(const struct ring_desc *d)
 static void
 resolve_conflicts(struct ring_desc *d)
 {
-	unsigned char *left = xcalloc(d->n + 1, 1);
-	uint64_t *c;
 	size_t n, k;
+	uint64_t *c = ring_desc_sorted_tokens(d, 1, &n);
 
-	for (size_t i = 0; i < d->n; i++)
-		left[i] = d->inst[i].state == RING_LEFT;
-	c = ring_desc_sorted_tokens(d, left, &n);
-	free(left);
 	for (size_t i = 0; i < d->n; i++)
 		d->inst[i].ntokens = 0;
 	for (size_t i = 0; i < n; i = k) {

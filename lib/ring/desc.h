@@ -78,11 +78,10 @@ size_t	ring_tokens_sort(uint32_t *, size_t n);
 int	ring_tokens_has(const uint32_t *, size_t n, uint32_t token);
 /*
  * Every token of d's instances as (token << 32 | instance index), sorted
- * by token and, within a token, by index (ID order). skip: instances to
- * leave out (skip[i] != 0), or NULL. NULL when there is no token; free it.
+ * by token and, within a token, by index (ID order); with skip_left, the
+ * LEFT instances' are left out. NULL when there is no token; free it.
  */
-uint64_t *ring_desc_sorted_tokens(const struct ring_desc *d, const unsigned char *skip,
-	    size_t *n);
+uint64_t *ring_desc_sorted_tokens(const struct ring_desc *d, int skip_left, size_t *n);
 /* Sorts and de-duplicates every token list; LEFT instances lose their tokens. */
 void	ring_desc_normalize(struct ring_desc *);
 /* Removes LEFT instances with timestamp < limit (all when limit is 0); returns how many. */

@@ -161,11 +161,11 @@ zone_index(const char **zones, size_t n, const char *zone)
 }
 
 /*
- * The distinct zones of d's instances, sorted, and each instance's index
- * among them. skip as sorted_tokens.
+ * The distinct zones of d's instances (with skip_left, of the non-LEFT
+ * ones), sorted, and each instance's index among them.
  */
 static size_t
-collect_zones(const struct ring_desc *d, const unsigned char *skip, const char ***zonesp,
+collect_zones(const struct ring_desc *d, int skip_left, const char ***zonesp,
     uint32_t *zone_of)
 {
 	const char **zones;
@@ -176,14 +176,14 @@ collect_zones(const struct ring_desc *d, const unsigned char *skip, const char *
 		return 0;
 	zones = xreallocarray(NULL, d->n, sizeof(*zones));
 	for (size_t i = 0; i < d->n; i++)
-		if (skip == NULL || !skip[i])
+		if (!skip_left || d->inst[i].state != RING_LEFT)
 			zones[n++] = d->inst[i].zone != NULL ? d->inst[i].zone : "";
 	qsort(zones, n, sizeof(*zones), cmp_str_ptr);
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || strcmp(zones[u - 1], zones[i]) != 0)
 			zones[u++] = zones[i];
 	for (size_t i = 0; i < d->n; i++)
-		if (skip == NULL || !skip[i])
+		if (!skip_left || d->inst[i].state != RING_LEFT)
 			zone_of[i] = (uint32_t)zone_index(zones, u,
 			    d->inst[i].zone != NULL ? d->inst[i].zone : "");
 	*zonesp = zones;
@@ -236,7 +236,7 @@ ring_new(const struct ring_desc *desc, const struct ring_config *cfg)
 	ring_desc_clone(&r->desc, &view);
 	free(view.inst);
 
-	k = ring_desc_sorted_tokens(&r->desc, NULL, &r->ntokens);
+	k = ring_desc_sorted_tokens(&r->desc, 0, &r->ntokens);
 	if (r->ntokens > 0) {
 		r->tokens = xreallocarray(NULL, r->ntokens, sizeof(*r->tokens));
 		r->owner = xreallocarray(NULL, r->ntokens, sizeof(*r->owner));
@@ -246,7 +246,7 @@ ring_new(const struct ring_desc *desc, const struct ring_config *cfg)
 		free(k);
 	}
 	r->zone_of = r->desc.n ? xcalloc(r->desc.n, sizeof(*r->zone_of)) : NULL;
-	r->nzones = collect_zones(&r->desc, NULL, &r->zones, r->zone_of);
+	r->nzones = collect_zones(&r->desc, 0, &r->zones, r->zone_of);
 	r->zone_total = r->nzones ? xcalloc(r->nzones, sizeof(*r->zone_total)) : NULL;
 	for (size_t i = 0; i < r->desc.n; i++)
 		r->zone_total[r->zone_of[i]]++;
@@ -544,26 +544,20 @@ ring_ownership(const struct ring_desc *d, int zone_awareness, double *out)
 	uint32_t *owner, *zone_of, *gtok, *gown;
 	const char **zones = NULL;
 	size_t n, ngroups = 1, *end;
-	unsigned char *skip;
 	uint64_t *k, *owned;
 
 	for (size_t i = 0; i < d->n; i++)
 		out[i] = 0;
 	if (d->n == 0)
 		return;
-	skip = xcalloc(d->n, 1);
-	for (size_t i = 0; i < d->n; i++)
-		skip[i] = d->inst[i].state == RING_LEFT;
-	k = ring_desc_sorted_tokens(d, skip, &n);
-	if (n == 0) {
-		free(skip);
+	k = ring_desc_sorted_tokens(d, 1, &n);
+	if (n == 0)
 		return;
-	}
 	owner = xreallocarray(NULL, n, sizeof(*owner));
 	token_owners(k, n, owner);
 	zone_of = xcalloc(d->n, sizeof(*zone_of));
 	if (zone_awareness)
-		ngroups = collect_zones(d, skip, &zones, zone_of);
+		ngroups = collect_zones(d, 1, &zones, zone_of);
 
 	/*
 	 * A stable counting sort by the holder's zone keeps each zone's tokens
@@ -602,7 +596,6 @@ ring_ownership(const struct ring_desc *d, int zone_awareness, double *out)
 	free(zone_of);
 	free(owner);
 	free(k);
-	free(skip);
 }
 
 static int
