@@ -1,7 +1,6 @@
 #include <sys/queue.h>
 #include "lib/base/tree.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,10 +227,4 @@ bqueue_prune(struct bqueue *q, size_t max_retain)
 		unlink_item(q, it);
 		item_free(it);
 	}
-}
-
-int
-bqueue_retransmit_limit(int mult, size_t nodes)
-{
-	return mult * (int)ceil(log10((double)nodes + 1));
 }

@@ -38,7 +38,5 @@ size_t		 bqueue_get(struct bqueue *, size_t overhead, size_t limit, int transmit
 size_t		 bqueue_len(const struct bqueue *);
 /* Keeps the max_retain freshest messages. */
 void		 bqueue_prune(struct bqueue *, size_t max_retain);
-/* mult * ceil(log10(nodes + 1)), memberlist's retransmitLimit. */
-int		 bqueue_retransmit_limit(int mult, size_t nodes);
 
 #endif

@@ -2,7 +2,6 @@
 #include "lib/base/tree.h"
 
 #include <arpa/inet.h>
-#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/bqueue.h"
 #include "lib/gossip/memberlist.h"
+#include "lib/gossip/scale.h"
 #include "lib/gossip/transport.h"
 
 /* Our Vsn: protocol 1..5, speaking 2; delegate versions 0 (what dskit expects). */
@@ -315,7 +315,7 @@ static size_t
 get_broadcasts(struct memberlist *m, size_t overhead, size_t limit, struct buf *msgs,
     size_t *lens, size_t maxn)
 {
-	int tl = bqueue_retransmit_limit(m->cfg.retransmit_mult, m->nnodes);
+	int tl = ml_retransmit_limit(m->cfg.retransmit_mult, m->nnodes);
 	size_t n = bqueue_get(m->bq, overhead, limit, tl, msgs, lens, maxn), used = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -499,33 +499,17 @@ suspicion_fire(evutil_socket_t fd, short what, void *arg)
 	dead_node(m, &d);
 }
 
-/* Lifeguard: the timeout shrinks from max toward min with each confirmation. */
-static int64_t
-suspicion_timeout(const struct suspicion *s)
-{
-	double frac;
-	int64_t t;
-
-	if (s->k < 1)
-		return s->min;
-	frac = log((double)s->n + 1.0) / log((double)s->k + 1.0);
-	t = s->max - (int64_t)floor(frac * (double)(s->max - s->min));
-	return t < s->min ? s->min : t;
-}
-
 static void
 suspicion_start(struct memberlist *m, struct node *n, struct ml_bytes from)
 {
 	struct suspicion *s = xcalloc(1, sizeof(*s));
-	double scale = fmax(1.0, log10(fmax(1.0, (double)m->nnodes)));
 
 	s->m = m;
 	s->node = xstrdup(n->name);
 	s->k = m->cfg.suspicion_mult - 2;
 	if ((int)m->nnodes - 2 < s->k)
 		s->k = 0;
-	s->min = (int64_t)m->cfg.suspicion_mult * (int64_t)floor(scale * 1000) *
-	    m->cfg.probe_interval / 1000;
+	s->min = ml_suspicion_min(m->cfg.suspicion_mult, m->nnodes, m->cfg.probe_interval);
 	s->max = (int64_t)m->cfg.suspicion_max_timeout_mult * s->min;
 	s->start = clock_mono_ms();
 	s->from = xcalloc(1, sizeof(*s->from));
@@ -552,7 +536,9 @@ suspicion_confirm(struct suspicion *s, struct ml_bytes from)
 	memcpy(s->from[s->nfrom], from.p, from.n);
 	s->from[s->nfrom++][from.n] = '\0';
 	s->n++;
-	timer_add(s->timer, suspicion_timeout(s) - (clock_mono_ms() - s->start));
+	/* Lifeguard: the timeout shrinks from max toward min with each confirmation. */
+	timer_add(s->timer, ml_suspicion_timeout(s->n, s->k, s->min, s->max) -
+	    (clock_mono_ms() - s->start));
 	return 1;
 }
 
@@ -1436,11 +1422,7 @@ pushpull_start(struct memberlist *m, const struct sockaddr *sa, socklen_t salen,
 static int64_t
 pushpull_interval(const struct memberlist *m)
 {
-	size_t n = m->nnodes;
-
-	if (n <= 32)
-		return m->cfg.pushpull_interval;
-	return m->cfg.pushpull_interval * (int64_t)(ceil(log2((double)n) - log2(32.0)) + 1);
+	return ml_pushpull_scale(m->cfg.pushpull_interval, m->nnodes);
 }
 
 static void

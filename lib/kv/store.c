@@ -8,6 +8,7 @@
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/bqueue.h"
 #include "lib/gossip/memberlist.h"
+#include "lib/gossip/scale.h"
 #include "lib/kv/store.h"
 #include "proto/kv.pb-c.h"
 
@@ -362,7 +363,7 @@ size_t
 kv_store_get_broadcasts(struct kv_store *s, size_t overhead, size_t limit, struct buf *msgs,
     size_t *lens, size_t maxn)
 {
-	int tl = bqueue_retransmit_limit(s->cfg.retransmit_mult,
+	int tl = ml_retransmit_limit(s->cfg.retransmit_mult,
 	    s->cfg.num_members != NULL ? s->cfg.num_members(s->cfg.arg) : 1);
 	size_t n = bqueue_get(s->local, overhead, limit, tl, msgs, lens, maxn), used = 0;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/gossip/bqueue.h"
+#include "lib/gossip/scale.h"
 #include "test/unit/unit.h"
 
 static void
@@ -29,7 +30,7 @@ get_broadcasts_as_go(void)
 	struct bqueue *q = bqueue_new();
 	struct buf b = { 0 };
 	size_t lens[16];
-	int tl = bqueue_retransmit_limit(3, 10);
+	int tl = ml_retransmit_limit(3, 10);
 
 	add4(q);
 	CHECK_INT(get(q, 2, 80, tl, &b, lens), 4);
@@ -44,7 +45,7 @@ transmit_limit_as_go(void)
 	struct bqueue *q = bqueue_new();
 	struct buf b = { 0 };
 	size_t lens[16];
-	int tl = bqueue_retransmit_limit(1, 10);
+	int tl = ml_retransmit_limit(1, 10);
 
 	CHECK_INT(tl, 2);
 	add4(q);
@@ -108,17 +109,6 @@ names_replace_and_prune(void)
 	buf_free(&b);
 }
 
-static void
-retransmit_limit_as_go(void)
-{
-	CHECK_INT(bqueue_retransmit_limit(4, 0), 0);
-	CHECK_INT(bqueue_retransmit_limit(4, 1), 4);
-	CHECK_INT(bqueue_retransmit_limit(4, 9), 4);
-	CHECK_INT(bqueue_retransmit_limit(4, 10), 8);
-	CHECK_INT(bqueue_retransmit_limit(4, 99), 8);
-	CHECK_INT(bqueue_retransmit_limit(4, 100), 12);
-}
-
 /* dskit's ringBroadcast.Invalidates: same key, content a subset, version not newer. */
 static void
 kv_changes_invalidate(void)
@@ -157,6 +147,5 @@ UNIT_CASES(
 	UNIT_CASE(transmit_limit_as_go),
 	UNIT_CASE(order_fresh_large_new),
 	UNIT_CASE(names_replace_and_prune),
-	UNIT_CASE(retransmit_limit_as_go),
 	UNIT_CASE(kv_changes_invalidate),
 );
