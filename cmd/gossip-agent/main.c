@@ -34,6 +34,8 @@
 #include "lib/gossip/memberlist.h"
 #include "lib/gossip/transport.h"
 #include "lib/kv/api.h"
+#include "lib/kv/history.h"
+#include "lib/kv/status.h"
 #include "lib/kv/store.h"
 
 #define USAGE	"gossip-agent [-config.file FILE] [-memberlist.join HOST:PORT]... [flags]"
@@ -79,6 +81,7 @@ struct opts {
 	int64_t		 probe_timeout;
 	int64_t		 leave_timeout;
 	int64_t		 left_ingesters_timeout;
+	int64_t		 history_bytes;
 	const char	*cluster_label;
 	int		 label_check_disabled;
 };
@@ -121,6 +124,8 @@ struct agent {
 	struct event_base	*base;
 	struct memberlist	*ml;
 	struct kv_store		*kv;
+	struct kv_history	*history;
+	struct kv_status	 status;		/* /memberlist */
 	struct kv_api		*api;
 	char			 sock_path[4096];
 	struct httpd		*httpd;
@@ -218,6 +223,11 @@ configure(struct agent *a)
 	    o->max_join_retries > INT32_MAX) {
 		log_error("bad join retries: -memberlist.min-join-backoff, -memberlist.max-join-backoff "
 		    "and -memberlist.max-join-retries must not be negative", "%s", "");
+		return EXIT_USAGE;
+	}
+	if (o->history_bytes < 0) {
+		log_error("bad -memberlist.message-history-buffer-bytes: must not be negative",
+		    "value=%lld", (long long)o->history_bytes);
 		return EXIT_USAGE;
 	}
 	c->label = o->cluster_label;
@@ -319,130 +329,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	    (long long)a->o.leave_timeout);
 	httpd_stop_listening(a->httpd);
 	ml_leave(a->ml, a->o.leave_timeout, on_left, a);
-}
-
-static const char *
-state_name(enum ml_state s)
-{
-	static const char *const names[] = { "alive", "suspect", "dead", "left" };
-
-	return (unsigned)s < 4 ? names[s] : "unknown";
-}
-
-/* GET /memberlist: every member this node knows, as JSON (dskit's page, for scripts). */
-static void	memberlist_html(struct agent *, FILE *, const struct ml_member *, size_t);
-
-/*
- * GET /memberlist: dskit's status page as HTML, or the members as JSON
- * with Accept: application/json.
- */
-static void
-on_memberlist(struct httpd_req *r, void *arg)
-{
-	struct agent *a = arg;
-	const char *accept = httpd_req_header(r, "Accept");
-	struct ml_member *v;
-	size_t n = ml_members(a->ml, &v);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&text, &len);
-
-	if (accept == NULL || strstr(accept, "application/json") == NULL) {
-		memberlist_html(a, fp, v, n);
-		fclose(fp);
-		httpd_reply(r, 200, "text/html; charset=utf-8", text, len);
-		free(text);
-		free(v);
-		return;
-	}
-	fputs("[", fp);
-	for (size_t i = 0; i < n; i++)
-		fprintf(fp, "%s\n{\"name\":\"%s\",\"addr\":\"%s\",\"state\":\"%s\","
-		    "\"incarnation\":%u,\"state_change_ms\":%lld,\"protocol\":[%u,%u,%u],"
-		    "\"self\":%s}", i ? "," : "", v[i].name, v[i].addr, state_name(v[i].state),
-		    v[i].incarnation, (long long)v[i].state_change, v[i].vsn[0], v[i].vsn[1],
-		    v[i].vsn[2], strcmp(v[i].name, ml_name(a->ml)) == 0 ? "true" : "false");
-	fputs("\n]\n", fp);
-	fclose(fp);
-	httpd_reply(r, 200, "application/json", text, len);
-	free(text);
-	free(v);
-}
-
-struct key_page {
-	FILE		*fp;
-	size_t		 n;
-};
-
-static int
-print_key(void *arg, const struct kv_key_info *ki)
-{
-	struct key_page *kp = arg;
-
-	fprintf(kp->fp, "%s\n{\"key\":\"%s\",\"version\":%llu,\"instances\":%zu,\"bytes\":%zu,"
-	    "\"deleted\":%s}", kp->n++ ? "," : "", ki->key, (unsigned long long)ki->version,
-	    ki->instances, ki->encoded_size, ki->deleted ? "true" : "false");
-	return 0;
-}
-
-/* GET /memberlist/kv: the KV store's keys with their local versions and encoded sizes. */
-static void
-on_memberlist_kv(struct httpd_req *r, void *arg)
-{
-	struct agent *a = arg;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&text, &len);
-	struct key_page kp = { fp, 0 };
-
-	fputs("[", fp);
-	kv_store_foreach(a->kv, print_key, &kp);
-	fputs("\n]\n", fp);
-	fclose(fp);
-	httpd_reply(r, 200, "application/json", text, len);
-	free(text);
-}
-
-static int
-html_key(void *arg, const struct kv_key_info *ki)
-{
-	FILE *fp = arg;
-
-	fputs("<tr><td>", fp);
-	httpd_html_text(fp, ki->key);
-	fprintf(fp, "</td><td>%s</td><td>%llu</td><td>%s</td><td>%zu</td><td>%zu</td></tr>\n",
-	    RING_CODEC_ID, (unsigned long long)ki->version, ki->deleted ? "true" : "false",
-	    ki->instances, ki->encoded_size);
-	return 0;
-}
-
-static void
-memberlist_html(struct agent *a, FILE *fp, const struct ml_member *v, size_t n)
-{
-	struct ml_stats st;
-	char now[32];
-
-	ml_stats(a->ml, &st);
-	clock_rfc3339(now, sizeof(now), clock_wall_ms() / 1000);
-	fprintf(fp, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"UTF-8\">"
-	    "<title>Memberlist Status</title></head>\n<body>\n<h1>Memberlist Status</h1>\n"
-	    "<p>Current time: %s</p>\n<ul>\n<li>Health Score: %d (lower is better, 0 = "
-	    "healthy)</li>\n<li>Members: %zu</li>\n</ul>\n<h2>KV Store</h2>\n"
-	    "<table width=\"100%%\" border=\"1\">\n<thead><tr><th>Key</th><th>Codec</th>"
-	    "<th>Version</th><th>Deleted</th><th>Instances</th><th>Size</th></tr></thead>\n"
-	    "<tbody>\n", now, st.health_score, ml_num_alive(a->ml));
-	kv_store_foreach(a->kv, html_key, fp);
-	fputs("</tbody>\n</table>\n<h2>Memberlist Cluster Members</h2>\n<p>State: 0 = Alive, "
-	    "1 = Suspect, 2 = Dead, 3 = Left</p>\n<table width=\"100%\" border=\"1\">\n"
-	    "<thead><tr><th>Name</th><th>Address</th><th>State</th></tr></thead>\n<tbody>\n", fp);
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].state == ML_STATE_DEAD || v[i].state == ML_STATE_LEFT)
-			continue;
-		fputs("<tr><td>", fp);
-		httpd_html_text(fp, v[i].name);
-		fprintf(fp, "</td><td>%s</td><td>%d</td></tr>\n", v[i].addr, (int)v[i].state);
-	}
-	fputs("</tbody>\n</table>\n</body>\n</html>\n", fp);
 }
 
 static void
@@ -621,7 +507,7 @@ setup_metrics(struct agent *a)
 		    "Members this node knows, by state.", state_label, NULL, 0);
 
 		for (int s = 0; s < 4; s++)
-			a->by_state[s] = metric_with(f, state_name((enum ml_state)s));
+			a->by_state[s] = metric_with(f, ml_state_name((enum ml_state)s));
 	}
 	a->tx = gauge(m, METRIC_COUNTER, "ringtail_memberlist_packets_sent_total",
 	    "Memberlist packets sent.");
@@ -696,6 +582,7 @@ setup(struct agent *a)
 	kvc.retransmit_mult = (int)a->o.retransmit_factor;
 	kvc.num_members = num_members;
 	kvc.arg = a;
+	kvc.history = a->history = kv_history_new((size_t)a->o.history_bytes);
 	a->kv = kv_store_new(&kvc);
 	kv_store_ml_delegate(a->kv, &d);
 	if ((a->ml = ml_create(a->base, &a->cfg, &d, &e)) == NULL) {
@@ -707,8 +594,8 @@ setup(struct agent *a)
 	a->httpd = httpd_create(a->base, a->metrics, 1 << 20);
 	httpd_route(a->httpd, "/metrics", "metrics", HTTPD_GET, on_metrics, a);
 	httpd_route(a->httpd, "/ready", "ready", HTTPD_GET, on_ready, a);
-	httpd_route(a->httpd, "/memberlist", "memberlist", HTTPD_GET, on_memberlist, a);
-	httpd_route(a->httpd, "/memberlist/kv", "memberlist_kv", HTTPD_GET, on_memberlist_kv, a);
+	a->status = (struct kv_status){ a->ml, a->kv, a->history };
+	kv_status_route(a->httpd, &a->status);
 	if (httpd_bind(a->httpd, a->o.listen_addr, (int)a->o.listen_port, &e) == -1) {
 		log_error("cannot listen", "err=%s", log_q(e.msg));
 		return EXIT_SYSTEM;
@@ -752,6 +639,7 @@ teardown(struct agent *a)
 	kv_api_free(a->api);
 	ml_free(a->ml);
 	kv_store_free(a->kv);
+	kv_history_free(a->history);
 	if (a->base != NULL)
 		event_base_free(a->base);
 	metrics_free(a->metrics);
@@ -828,6 +716,9 @@ main(int argc, char **argv)
 		    "at shutdown, how long to wait for our leave message to be gossiped" },
 		{ "memberlist.left-ingesters-timeout", FLAG_DURATION, &o->left_ingesters_timeout,
 		    "5m", "how long a LEFT ring entry (a tombstone) is kept before it is removed" },
+		{ "memberlist.message-history-buffer-bytes", FLAG_INT, &o->history_bytes, "0",
+		    "bytes of received and of sent KV messages to keep for /memberlist "
+		    "(two buffers; 0: off)" },
 		{ "memberlist.cluster-label", FLAG_STRING, &o->cluster_label, "",
 		    "label sent with every packet and stream; members with another label are refused "
 		    "(memberlist >= 0.3 peers only: 0.2.2 drops labelled messages)" },
@@ -865,6 +756,7 @@ main(int argc, char **argv)
 		{ "memberlist.acquire-writer-timeout", "memberlist.acquire_writer_timeout" },
 		{ "memberlist.leave-timeout", "memberlist.leave_timeout" },
 		{ "memberlist.left-ingesters-timeout", "memberlist.left_ingesters_timeout" },
+		{ "memberlist.message-history-buffer-bytes", "memberlist.message_history_buffer_bytes" },
 		{ "memberlist.cluster-label", "memberlist.cluster_label" },
 		{ "memberlist.cluster-label-verification-disabled",
 		    "memberlist.cluster_label_verification_disabled" },

@@ -1688,6 +1688,14 @@ ml_name(const struct memberlist *m)
 	return m->name;
 }
 
+const char *
+ml_state_name(enum ml_state s)
+{
+	static const char *const names[] = { "alive", "suspect", "dead", "left" };
+
+	return (unsigned)s < 4 ? names[s] : "unknown";
+}
+
 size_t
 ml_num_alive(const struct memberlist *m)
 {

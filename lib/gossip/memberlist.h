@@ -118,6 +118,8 @@ void		 ml_leave(struct memberlist *, int64_t timeout_ms, void (*done)(void *arg)
 size_t		 ml_members(struct memberlist *, struct ml_member **out);
 /* Alive nodes, self included (memberlist's NumMembers). */
 size_t		 ml_num_alive(const struct memberlist *);
+/* "alive", "suspect", "dead", "left". */
+const char	*ml_state_name(enum ml_state);
 void		 ml_stats(const struct memberlist *, struct ml_stats *);
 /* The transport's own counters (lib/gossip/transport.h). */
 struct transport_stats;

@@ -9,6 +9,7 @@
 #include "lib/gossip/bqueue.h"
 #include "lib/gossip/memberlist.h"
 #include "lib/gossip/scale.h"
+#include "lib/kv/history.h"
 #include "lib/kv/store.h"
 #include "proto/kv.pb-c.h"
 
@@ -112,6 +113,25 @@ kv_pair_marshal(const char *key, const struct ring_desc *d, int deleted, int64_t
  * Queue a change; it supersedes the queued changes of the key that carry
  * no instance it does not (dskit's MergeContent and Invalidates).
  */
+/* Keeps a message in the history, if on, with the instance IDs of change (may be NULL). */
+static void
+remember(struct kv_store *s, enum kv_history_dir dir, const char *key, const uint8_t *pair,
+    size_t n, uint64_t version, const struct ring_desc *change)
+{
+	struct buf ids = { 0 };
+
+	if (s->cfg.history == NULL)
+		return;
+	for (size_t i = 0; change != NULL && i < change->n; i++) {
+		if (i > 0)
+			buf_put_bytes(&ids, ", ", 2);
+		buf_put_bytes(&ids, change->inst[i].id, strlen(change->inst[i].id));
+	}
+	buf_put_bytes(&ids, "", 1);
+	kv_history_add(s->cfg.history, dir, key, pair, n, version, (const char *)ids.p);
+	buf_free(&ids);
+}
+
 static void
 broadcast(struct kv_store *s, struct bqueue *q, const char *key, const struct ring_desc *change,
     int deleted, int64_t update_time_ms, uint64_t version)
@@ -122,6 +142,7 @@ broadcast(struct kv_store *s, struct bqueue *q, const char *key, const struct ri
 	for (size_t i = 0; i < change->n; i++)	/* sorted by id */
 		buf_put_bytes(&ids, change->inst[i].id, strlen(change->inst[i].id) + 1);
 	bqueue_add_kv(q, key, (const char *)ids.p, ids.len, version, b.p, b.len);
+	remember(s, KV_SENT, key, b.p, b.len, version, change);
 	s->st.broadcasts++;
 	buf_free(&b);
 	buf_free(&ids);
@@ -294,13 +315,17 @@ merge_pair(struct kv_store *s, const uint8_t *p, size_t n)
 	}
 	if (ring_desc_decode(&in, kv->value.data, kv->value.len, &err) == -1) {
 		s->st.invalid++;
+		remember(s, KV_RECEIVED, kv->key, p, n, 0, NULL);
 		goto out;
 	}
 	if (merge_value(s, kv->key, &in, 0, kv->deleted, kv->update_time_millis, &change, &e) == 1) {
 		s->st.merges++;
+		remember(s, KV_RECEIVED, kv->key, p, n, e->version, &change);
 		broadcast(s, s->gossip, kv->key, &change, e->deleted, e->update_time_ms,
 		    e->version);
 		notify_watchers(s, kv->key);
+	} else {
+		remember(s, KV_RECEIVED, kv->key, p, n, 0, NULL);
 	}
 	ring_desc_free(&change);
 	ring_desc_free(&in);
@@ -331,6 +356,7 @@ kv_store_local_state(struct kv_store *s, struct buf *out)
 		buf_put_be32(out, (uint32_t)rec.len);
 		buf_put_bytes(out, rec.p, rec.len);
 		s->st.state_records_sent++;
+		remember(s, KV_SENT, e->key, rec.p, rec.len, e->version, NULL);
 	}
 	s->st.push_bytes += out->len - start;
 	buf_free(&rec);
@@ -381,7 +407,8 @@ kv_store_foreach(struct kv_store *s, int (*fn)(void *, const struct kv_key_info 
 
 	RB_FOREACH(e, entry_tree, &s->entries) {
 		struct kv_key_info ki = { .key = e->key, .version = e->version,
-		    .instances = e->value.n, .deleted = e->deleted };
+		    .instances = e->value.n, .deleted = e->deleted,
+		    .update_time_ms = e->update_time_ms, .value = &e->value };
 		struct buf b = { 0 };
 
 		ring_desc_encode(&e->value, &b);

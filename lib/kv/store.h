@@ -18,6 +18,7 @@
 #include "lib/ring/desc.h"
 #include "lib/tsdb/encoding.h"
 
+struct kv_history;
 struct kv_store;
 struct kv_watch;
 
@@ -27,6 +28,7 @@ struct kv_config {
 	/* Alive members, for the retransmit limit. */
 	size_t		(*num_members)(void *arg);
 	void		*arg;
+	struct kv_history *history;		/* messages kept for troubleshooting, or NULL */
 };
 
 struct kv_stats {
@@ -54,6 +56,8 @@ struct kv_key_info {
 	size_t		 instances;		/* tombstones included */
 	size_t		 encoded_size;
 	int		 deleted;
+	int64_t		 update_time_ms;
+	const struct ring_desc *value;		/* as stored, tombstones included */
 };
 
 struct kv_store	*kv_store_new(const struct kv_config *);

@@ -1,6 +1,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <jansson.h>
 #include <snappy-c.h>
 
 #include "lib/base/xmalloc.h"
@@ -681,4 +685,62 @@ ring_desc_remove_tombstones(struct ring_desc *d, int64_t limit)
 	}
 	d->n = k;
 	return removed;
+}
+
+static void
+json_set_nonzero(json_t *o, const char *name, int64_t v)
+{
+	if (v != 0)
+		json_object_set_new(o, name, json_integer(v));
+}
+
+static json_t *
+instance_json(const struct ring_instance *in)
+{
+	json_t *o = json_object();
+
+	if (in->addr != NULL && *in->addr != '\0')
+		json_object_set_new(o, "addr", json_string(in->addr));
+	json_set_nonzero(o, "timestamp", in->timestamp);
+	json_set_nonzero(o, "state", in->state);
+	if (in->ntokens > 0) {
+		json_t *t = json_array();
+
+		for (size_t i = 0; i < in->ntokens; i++)
+			json_array_append_new(t, json_integer(in->tokens[i]));
+		json_object_set_new(o, "tokens", t);
+	}
+	if (in->zone != NULL && *in->zone != '\0')
+		json_object_set_new(o, "zone", json_string(in->zone));
+	json_set_nonzero(o, "registered_timestamp", in->registered_timestamp);
+	json_set_nonzero(o, "read_only_updated_timestamp", in->read_only_updated_timestamp);
+	if (in->read_only)
+		json_object_set_new(o, "read_only", json_true());
+	if (in->nversions > 0) {
+		json_t *v = json_object();
+		char k[24];
+
+		for (size_t i = 0; i < in->nversions; i++) {
+			snprintf(k, sizeof(k), "%" PRIu64, in->versions[i].component);
+			json_object_set_new(v, k, json_integer((json_int_t)in->versions[i].version));
+		}
+		json_object_set_new(o, "versions", v);
+	}
+	return o;
+}
+
+char *
+ring_desc_json(const struct ring_desc *d, int pretty)
+{
+	json_t *root = json_object(), *ing = json_object();
+	char *s;
+
+	for (size_t i = 0; i < d->n; i++)	/* sorted by id, as Go sorts map keys */
+		json_object_set_new(ing, d->inst[i].id, instance_json(&d->inst[i]));
+	json_object_set_new(root, "ingesters", ing);
+	s = json_dumps(root, JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(4) : JSON_COMPACT));
+	json_decref(root);
+	if (s == NULL)
+		abort();	/* jansson fails only without memory */
+	return s;
 }

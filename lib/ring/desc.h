@@ -62,6 +62,11 @@ void	ring_desc_marshal(const struct ring_desc *, struct buf *out);
 int	ring_desc_unmarshal(struct ring_desc *, const void *p, size_t n, struct err *);
 void	ring_desc_encode(const struct ring_desc *, struct buf *out);
 int	ring_desc_decode(struct ring_desc *, const void *p, size_t n, struct err *);
+/*
+ * The value as JSON the way Go encodes dskit's ring.Desc (json:"...,omitempty"
+ * tags, state as its number, keys sorted); malloc'd, indented if pretty.
+ */
+char	*ring_desc_json(const struct ring_desc *, int pretty);
 
 /*
  * dskit's Desc.Merge: merges other into d in place. Returns 1 and fills

@@ -85,7 +85,7 @@ teardown() {
 		echo "--- agent-1 log"
 		tail -20 "$DIR/agent1.log"
 		# the agents a test started itself, and what they see
-		for i in 11 12 13 14; do
+		for i in 11 12 13 14 15; do
 			[ -f "$DIR/agent$i.log" ] || continue
 			echo "--- agent-$i log, then its members"
 			tail -10 "$DIR/agent$i.log"
@@ -192,6 +192,52 @@ teardown() {
 	assert_output --partial 'memberlist_client_kv_store_count 2'
 	run curl -s "$(http 6)/metrics"
 	assert_output --regexp 'memberlist_client_received_broadcasts_total [1-9]'
+}
+
+@test "/memberlist keeps a message history with -memberlist.message-history-buffer-bytes: messages, values and the key are viewed and downloaded" {
+	local page id
+	start_agent 15 -memberlist.message-history-buffer-bytes=65536 \
+		-memberlist.join="127.0.0.1:$(cat "$DIR/mport1")"
+	until_ok 20 has_instance 15 collectors/ring ing-1
+	run "$TOOLS/kv-tool" "$(sock 2)" register collectors/ring ing-15 10.0.0.15:9095 16
+	assert_success
+	# the change arrives as a broadcast: a received message whose merge changed ing-15
+	until_ok 20 sh -c "curl -sf '$(http 15)/memberlist' | grep -q '<td>ing-15</td>'"
+	page=$(curl -sf "$(http 15)/memberlist")
+	id=$(echo "$page" | grep '<td>ing-15</td>' | head -1 | sed 's|^<tr><td>\([0-9]*\)</td>.*|\1|')
+	[[ $id =~ ^[0-9]+$ ]]
+	[[ $page == *"<h3>Received Messages</h3>"* && $page == *"<h3>Sent Messages</h3>"* ]]
+	run curl -sf "$(http 15)/memberlist?viewMsg=$id&format=json"
+	assert_success
+	echo "$output" | jq -s -e '.[0].ingesters["ing-15"] | .addr == "10.0.0.15:9095" and (.tokens | length) == 16'
+	run curl -sf "$(http 15)/memberlist?viewKey=collectors/ring&format=json-pretty"
+	assert_success
+	echo "$output" | jq -s -e '.[0].ingesters["ing-1"].tokens | length == 128'
+	# the download is the codec's bytes: as many as /memberlist/kv says
+	run curl -sf -D "$DIR/hdr15" -o "$DIR/ring15" "$(http 15)/memberlist?downloadKey=collectors/ring"
+	assert_success
+	grep -qi '^content-disposition: attachment; filename=[0-9]*-ring' "$DIR/hdr15"
+	[ "$(stat -c %s "$DIR/ring15")" -eq "$(curl -sf "$(http 15)/memberlist/kv" |
+		jq -s '.[0][] | select(.key == "collectors/ring") | .bytes')" ]
+	# bad requests are named
+	run curl -s -w ' %{http_code}' "$(http 15)/memberlist?viewMsg=abc"
+	assert_output 'viewMsg: abc is not a message ID
+ 400'
+	run curl -s -w ' %{http_code}' "$(http 15)/memberlist?viewKey=collectors/none"
+	assert_output 'value not found
+ 404'
+	# delete: a redirect, and the message is gone
+	run curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$(http 15)/memberlist?deleteMessages=true"
+	assert_output --regexp '^302 .*deleteMessages=false$'
+	run curl -s -w ' %{http_code}' "$(http 15)/memberlist?viewMsg=$id"
+	assert_output 'message not found
+ 404'
+	# off by default, and a negative size is refused
+	run curl -sf "$(http 1)/memberlist"
+	assert_output --partial 'Message history buffer is disabled'
+	run "$BIN/gossip-agent" -run-dir="$DIR/r15" -memberlist.message-history-buffer-bytes=-1
+	assert_failure 100
+	assert_output --partial 'bad -memberlist.message-history-buffer-bytes'
 }
 
 @test "cluster labels: agents with another label are refused, the same label joins" {

@@ -2,20 +2,44 @@
  * The KV store's decoders of peer bytes: a gossiped KeyValuePair and a
  * push/pull state. Never crash; a store's full state, merged into a fresh
  * store, is a fixed point from there on (merging it again changes nothing).
+ * The message history keeps what came in, and each kept value prints as
+ * JSON (the status page's viewMsg).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/kv/history.h"
 #include "lib/kv/store.h"
+#include "lib/ring/desc.h"
+#include "proto/kv.pb-c.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static int
+print_message(void *arg, const struct kv_message *m)
+{
+	Memberlist__KeyValuePair *kv = memberlist__key_value_pair__unpack(NULL, m->size, m->pair);
+	struct ring_desc d;
+	struct err e;
+
+	(void)arg;
+	if (kv == NULL)
+		abort();	/* only pairs that unpacked are kept */
+	if (ring_desc_decode(&d, kv->value.data, kv->value.len, &e) == 0) {
+		free(ring_desc_json(&d, 1));
+		ring_desc_free(&d);
+	}
+	memberlist__key_value_pair__free_unpacked(kv, NULL);
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kv_config cfg = { .retransmit_mult = 4 };
-	struct kv_store *s = kv_store_new(&cfg), *t = kv_store_new(&cfg), *u = kv_store_new(&cfg);
+	struct kv_config cfg = { .retransmit_mult = 4 }, hcfg = cfg;
+	struct kv_history *h = hcfg.history = kv_history_new(2048);
+	struct kv_store *s = kv_store_new(&hcfg), *t = kv_store_new(&cfg), *u = kv_store_new(&cfg);
 	struct buf st1 = { 0 }, st2 = { 0 }, st3 = { 0 }, msgs = { 0 };
 	size_t lens[16];
 
@@ -29,6 +53,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kv_store_local_state(u, &st3);
 	if (st2.len != st3.len || memcmp(st2.p, st3.p, st2.len) != 0)
 		abort();
+	kv_history_foreach(h, KV_RECEIVED, print_message, NULL);
+	kv_history_foreach(h, KV_SENT, print_message, NULL);
+	kv_history_free(h);
 	kv_store_free(s);
 	kv_store_free(t);
 	kv_store_free(u);

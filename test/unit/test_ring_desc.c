@@ -58,6 +58,37 @@ marshal_as_gogo(void)
 	free(want);
 }
 
+/* As Go's encoding/json writes dskit's ring.Desc: omitempty, state as its number. */
+static void
+json_as_go(void)
+{
+	struct ring_desc d;
+	struct ring_instance x, y;
+	struct ring_version v = { 7, 42 };
+	uint32_t tokens[2];
+	char *s;
+
+	ring_desc_init(&d);
+	spec_instance(&x, tokens);
+	memset(&y, 0, sizeof(y));
+	y.id = (char *)"ing-0";
+	y.state = RING_LEAVING;
+	y.read_only = 1;
+	y.versions = &v;
+	y.nversions = 1;
+	ring_desc_set(&d, &x);
+	ring_desc_set(&d, &y);
+	s = ring_desc_json(&d, 0);
+	CHECK_STR(s, "{\"ingesters\":{\"ing-0\":{\"state\":1,\"read_only\":true,"
+	    "\"versions\":{\"7\":42}},\"ing-1\":{\"addr\":\"10.0.0.1:9095\","
+	    "\"timestamp\":1700000000,\"tokens\":[1,300],\"zone\":\"z1\"}}}");
+	free(s);
+	ring_desc_free(&d);
+	s = ring_desc_json(&d, 1);
+	CHECK_STR(s, "{\n    \"ingesters\": {}\n}");
+	free(s);
+}
+
 static void
 unmarshal_tolerance_and_errors(void)
 {
@@ -901,6 +932,7 @@ local_cas_marks_missing_left(void)
 
 UNIT_CASES(
 	UNIT_CASE(marshal_as_gogo),
+	UNIT_CASE(json_as_go),
 	UNIT_CASE(unmarshal_tolerance_and_errors),
 	UNIT_CASE(merge_matches_model),
 	UNIT_CASE(merge_laws),
