@@ -80,6 +80,7 @@ struct opts {
 	int64_t		 probe_interval;
 	int64_t		 probe_timeout;
 	int64_t		 leave_timeout;
+	int64_t		 local_updates_timeout;
 	int64_t		 left_ingesters_timeout;
 	int64_t		 history_bytes;
 	const char	*cluster_label;
@@ -137,7 +138,8 @@ struct agent {
 	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
 	struct metric		*tcp[NTCP_COUNTERS];	/* with -memberlist.transport=tcp */
 	struct metric		*by_state[4], *tx, *kv_merges, *kv_unknown_codec;
-	struct event		*sig_term, *sig_int, *rejoin, *join_retry;
+	struct event		*sig_term, *sig_int, *rejoin, *join_retry, *drain;
+	int64_t			 drain_deadline, drain_logged;	/* ms, monotonic */
 	struct backoff		 join_backoff;
 	int			 joined;	/* the join at start is done, retries included */
 	int			 stopping;
@@ -317,18 +319,53 @@ on_left(void *arg)
 	event_base_loopexit(a->base, NULL);
 }
 
+/*
+ * dskit's stopping: the KV changes made here (a LEFT from the lifecycler)
+ * go out before the leave, for at most -memberlist.broadcast-timeout-for-
+ * local-updates-on-shutdown, and only while someone is there to hear them.
+ */
+static void
+on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct timeval tv = { 0, 250 * 1000 };
+	size_t nodes = ml_num_alive(a->ml);
+	int64_t now = clock_mono_ms();
+	struct kv_stats st;
+
+	kv_store_stats(a->kv, &st);
+	if (st.queued_local > 0 && nodes > 1 && (a->o.local_updates_timeout <= 0 ||
+	    now < a->drain_deadline)) {
+		if (now - a->drain_logged >= 1000) {	/* dskit logs every 250 ms */
+			log_info("waiting for locally-generated broadcast messages to be sent out",
+			    "count=%zu nodes=%zu", st.queued_local, nodes);
+			a->drain_logged = now;
+		}
+		evtimer_add(a->drain, &tv);
+		return;
+	}
+	if (st.queued_local > 0)
+		log_warn("locally-generated broadcast messages left the queue", "count=%zu nodes=%zu",
+		    st.queued_local, nodes);
+	log_info("leaving the cluster", "timeout=%lldms", (long long)a->o.leave_timeout);
+	ml_leave(a->ml, a->o.leave_timeout, on_left, a);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
+	int64_t now = clock_mono_ms();
 
 	if (a->stopping)
 		return;
 	a->stopping = 1;
-	log_info("leaving the cluster", "signal=%s timeout=%lldms", sig == SIGTERM ? "TERM" : "INT",
-	    (long long)a->o.leave_timeout);
+	log_info("stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	httpd_stop_listening(a->httpd);
-	ml_leave(a->ml, a->o.leave_timeout, on_left, a);
+	a->drain_deadline = now + a->o.local_updates_timeout;
+	a->drain_logged = now - 1000;
+	a->drain = evtimer_new(a->base, on_drain, a);
+	event_active(a->drain, EV_TIMEOUT, 0);
 }
 
 static void
@@ -631,6 +668,8 @@ teardown(struct agent *a)
 		event_free(a->rejoin);
 	if (a->join_retry != NULL)
 		event_free(a->join_retry);
+	if (a->drain != NULL)
+		event_free(a->drain);
 	if (a->sig_term != NULL) {
 		event_free(a->sig_term);
 		event_free(a->sig_int);
@@ -714,6 +753,9 @@ main(int argc, char **argv)
 		    "how long to wait for a probe's ack (ringtail; dskit fixes 2s)" },
 		{ "memberlist.leave-timeout", FLAG_DURATION, &o->leave_timeout, "20s",
 		    "at shutdown, how long to wait for our leave message to be gossiped" },
+		{ "memberlist.broadcast-timeout-for-local-updates-on-shutdown", FLAG_DURATION,
+		    &o->local_updates_timeout, "10s", "at shutdown, how long to wait for the KV changes "
+		    "made here to be gossiped before leaving (0: until they are)" },
 		{ "memberlist.left-ingesters-timeout", FLAG_DURATION, &o->left_ingesters_timeout,
 		    "5m", "how long a LEFT ring entry (a tombstone) is kept before it is removed" },
 		{ "memberlist.message-history-buffer-bytes", FLAG_INT, &o->history_bytes, "0",
@@ -755,6 +797,8 @@ main(int argc, char **argv)
 		{ "memberlist.max-concurrent-writes", "memberlist.max_concurrent_writes" },
 		{ "memberlist.acquire-writer-timeout", "memberlist.acquire_writer_timeout" },
 		{ "memberlist.leave-timeout", "memberlist.leave_timeout" },
+		{ "memberlist.broadcast-timeout-for-local-updates-on-shutdown",
+		    "memberlist.broadcast_timeout_for_local_updates_on_shutdown" },
 		{ "memberlist.left-ingesters-timeout", "memberlist.left_ingesters_timeout" },
 		{ "memberlist.message-history-buffer-bytes", "memberlist.message_history_buffer_bytes" },
 		{ "memberlist.cluster-label", "memberlist.cluster_label" },

@@ -85,7 +85,7 @@ teardown() {
 		echo "--- agent-1 log"
 		tail -20 "$DIR/agent1.log"
 		# the agents a test started itself, and what they see
-		for i in 11 12 13 14 15; do
+		for i in 11 12 13 14 15 16 17; do
 			[ -f "$DIR/agent$i.log" ] || continue
 			echo "--- agent-$i log, then its members"
 			tail -10 "$DIR/agent$i.log"
@@ -238,6 +238,31 @@ teardown() {
 	run "$BIN/gossip-agent" -run-dir="$DIR/r15" -memberlist.message-history-buffer-bytes=-1
 	assert_failure 100
 	assert_output --partial 'bad -memberlist.message-history-buffer-bytes'
+}
+
+@test "at shutdown the KV changes made here are gossiped before the leave, for at most -memberlist.broadcast-timeout-for-local-updates-on-shutdown" {
+	start_agent 16 -memberlist.broadcast-timeout-for-local-updates-on-shutdown=2s \
+		-memberlist.join="127.0.0.1:$(cat "$DIR/mport1")"
+	until_ok 20 has_instance 16 collectors/ring ing-1
+	"$TOOLS/kv-tool" "$(sock 16)" register collectors/ring ing-16 10.0.0.16:9095 16
+	# 1000 tokens never fit a UDP packet: that change waits for push/pull, so it stays queued
+	"$TOOLS/kv-tool" "$(sock 16)" register collectors/ring ing-16b 10.0.0.17:9095 1000
+	kill -TERM "$(cat "$DIR/pid16")"
+	until_ok 10 grep -q 'msg="left the cluster"' "$DIR/agent16.log"
+	run cat "$DIR/agent16.log"
+	assert_output --regexp 'msg="waiting for locally-generated broadcast messages to be sent out" count=[12] nodes=1[0-9]'
+	assert_output --regexp 'msg="locally-generated broadcast messages left the queue" count=1 nodes=1[0-9]'
+	run until_ok 10 has_instance 1 collectors/ring ing-16
+	assert_success
+	# alone, nobody is there to hear: the leave does not wait
+	start_agent 17
+	until_ok 10 test -S "$(sock 17)"
+	"$TOOLS/kv-tool" "$(sock 17)" register collectors/ring ing-17 10.0.0.18:9095 16
+	kill -TERM "$(cat "$DIR/pid17")"
+	until_ok 10 grep -q 'msg="left the cluster"' "$DIR/agent17.log"
+	run cat "$DIR/agent17.log"
+	refute_output --partial 'waiting for locally-generated'
+	assert_output --partial 'msg="locally-generated broadcast messages left the queue" count=1 nodes=1'
 }
 
 @test "cluster labels: agents with another label are refused, the same label joins" {
