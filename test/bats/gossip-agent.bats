@@ -33,6 +33,11 @@ start_agent() {
 }
 
 sock() { echo "$DIR/r$1/gossip-agent.sock"; }
+
+stop_agent() {	# stop_agent I: SIGTERM, then wait until it has left
+	kill -TERM "$(cat "$DIR/pid$1")"
+	until_ok 10 grep -q 'msg="left the cluster"' "$DIR/agent$1.log"
+}
 http() { echo "http://127.0.0.1:$(cat "$DIR/hport$1")"; }
 
 
@@ -247,8 +252,7 @@ teardown() {
 	"$TOOLS/kv-tool" "$(sock 16)" register collectors/ring ing-16 10.0.0.16:9095 16
 	# 1000 tokens never fit a UDP packet: that change waits for push/pull, so it stays queued
 	"$TOOLS/kv-tool" "$(sock 16)" register collectors/ring ing-16b 10.0.0.17:9095 1000
-	kill -TERM "$(cat "$DIR/pid16")"
-	until_ok 10 grep -q 'msg="left the cluster"' "$DIR/agent16.log"
+	stop_agent 16
 	run cat "$DIR/agent16.log"
 	assert_output --regexp 'msg="waiting for locally-generated broadcast messages to be sent out" count=[12] nodes=1[0-9]'
 	assert_output --regexp 'msg="locally-generated broadcast messages left the queue" count=1 nodes=1[0-9]'
@@ -258,8 +262,7 @@ teardown() {
 	start_agent 17
 	until_ok 10 test -S "$(sock 17)"
 	"$TOOLS/kv-tool" "$(sock 17)" register collectors/ring ing-17 10.0.0.18:9095 16
-	kill -TERM "$(cat "$DIR/pid17")"
-	until_ok 10 grep -q 'msg="left the cluster"' "$DIR/agent17.log"
+	stop_agent 17
 	run cat "$DIR/agent17.log"
 	refute_output --partial 'waiting for locally-generated'
 	assert_output --partial 'msg="locally-generated broadcast messages left the queue" count=1 nodes=1'
