@@ -16,5 +16,11 @@ struct hostport {
 };
 
 void	hostport_split(const char *s, struct hostport *hp);
+/*
+ * s split and checked: its host (not empty) copied into host[len], its
+ * port parsed into *port (1-65535; dflt when s has none, and a negative
+ * dflt makes the port required). 0, or -1 when malformed.
+ */
+int	hostport_parse(const char *s, char *host, size_t len, int dflt, int *port);
 
 #endif

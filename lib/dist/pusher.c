@@ -62,21 +62,6 @@ pusher_free(struct pusher *p)
 	free(p);
 }
 
-/* host:port or [v6]:port into host and port; -1 when malformed. */
-static int
-split_addr(const char *addr, char *host, size_t len, int *port)
-{
-	struct hostport hp;
-
-	hostport_split(addr, &hp);
-	if ((*port = atoi(hp.port)) <= 0 || *port > 65535 || hp.hostlen == 0 ||
-	    hp.hostlen >= len)
-		return -1;
-	memcpy(host, hp.host, hp.hostlen);
-	host[hp.hostlen] = '\0';
-	return 0;
-}
-
 static struct evhttp_connection *
 conn_for(struct pusher *p, const char *addr)
 {
@@ -97,7 +82,7 @@ conn_for(struct pusher *p, const char *addr)
 	}
 	c = &t->conns[t->next++ % (unsigned)p->nconns];
 	if (*c == NULL) {
-		if (split_addr(addr, host, sizeof(host), &port) == -1)
+		if (hostport_parse(addr, host, sizeof(host), -1, &port) == -1)
 			return NULL;
 		if ((*c = evhttp_connection_base_new(p->base, NULL, host, (uint16_t)port)) == NULL)
 			return NULL;

@@ -1582,14 +1582,16 @@ ml_join(struct memberlist *m, const char *const *addrs, size_t n,
 	j->arg = arg;
 	j->pending = 1;		/* held until every address is started */
 	for (size_t i = 0; i < n; i++) {
-		char host[256], port[16];
+		char host[256], port[8];
 		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-		struct hostport hp;
-		int rc;
+		int rc, pn;
 
-		hostport_split(addrs[i], &hp);
-		snprintf(host, sizeof(host), "%.*s", (int)hp.hostlen, hp.host);
-		snprintf(port, sizeof(port), "%s", *hp.port ? hp.port : "7946");
+		if (hostport_parse(addrs[i], host, sizeof(host), 7946, &pn) == -1) {
+			log_warn("cannot resolve a join address", "addr=%s err=%s", log_q(addrs[i]),
+			    log_q("not host:port"));
+			continue;
+		}
+		snprintf(port, sizeof(port), "%d", pn);
 		if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 			log_warn("cannot resolve a join address", "addr=%s err=%s", log_q(addrs[i]),
 			    log_q(gai_strerror(rc)));

@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 
 #include "lib/base/clock.h"
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/transport.h"
@@ -147,27 +148,14 @@ sa_str(const struct sockaddr *sa, char *out, size_t outlen)
 static int
 parse_hostport(const uint8_t *p, size_t n, struct sockaddr_storage *ss, socklen_t *sslen)
 {
-	char s[256], *host = s, *port, *end;
-	long pn;
+	char s[256], host[INET6_ADDRSTRLEN];
+	int pn;
 
 	if (n == 0 || n >= sizeof(s))
 		return -1;
 	memcpy(s, p, n);
 	s[n] = '\0';
-	if (*host == '[') {
-		host++;
-		if ((end = strchr(host, ']')) == NULL || end[1] != ':')
-			return -1;
-		*end = '\0';
-		port = end + 2;
-	} else {
-		if ((port = strchr(host, ':')) == NULL || strchr(port + 1, ':') != NULL)
-			return -1;
-		*port++ = '\0';
-	}
-	errno = 0;
-	pn = strtol(port, &end, 10);
-	if (*port == '\0' || *end != '\0' || errno != 0 || pn < 1 || pn > 65535)
+	if (hostport_parse(s, host, sizeof(host), -1, &pn) == -1)
 		return -1;
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;

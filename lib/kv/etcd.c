@@ -33,6 +33,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/tls.h"
 #include "lib/base/xmalloc.h"
@@ -854,49 +855,29 @@ static const struct kv_backend_ops etcd_ops = {
 static int
 parse_endpoint(const char *s, size_t len, struct endpoint *ep, struct err *e)
 {
-	char *t = xmemdup(s, len + 1), *host = t, *port = NULL, *end;
-	long p = 2379;
+	char *t = xmemdup(s, len + 1), *hp = t, *end, host[256];
+	int p;
 
 	t[len] = '\0';
-	if (strncmp(host, "https://", 8) == 0) {
-		err_set(e, "etcd endpoint %s: TLS is not supported", t);
+	if (strncmp(hp, "https://", 8) == 0) {
+		err_set(e, "etcd endpoint %s: give host:port, with -ring.etcd.tls-enabled for TLS", t);
 		free(t);
 		return -1;
 	}
-	if (strncmp(host, "http://", 7) == 0)
-		host += 7;
-	if ((end = strchr(host, '/')) != NULL)
+	if (strncmp(hp, "http://", 7) == 0)
+		hp += 7;
+	if ((end = strchr(hp, '/')) != NULL)
 		*end = '\0';
-	if (*host == '[') {
-		host++;
-		if ((end = strchr(host, ']')) == NULL)
-			goto bad;
-		*end++ = '\0';
-		if (*end == ':')
-			port = end + 1;
-		else if (*end != '\0')
-			goto bad;
-	} else if ((end = strrchr(host, ':')) != NULL) {
-		*end = '\0';
-		port = end + 1;
-	}
-	if (*host == '\0')
-		goto bad;
-	if (port != NULL) {
-		errno = 0;
-		p = strtol(port, &end, 10);
-		if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
-			goto bad;
+	if (hostport_parse(hp, host, sizeof(host), 2379, &p) == -1) {
+		err_set(e, "etcd endpoint \"%.*s\": want host:port", (int)len, s);
+		free(t);
+		return -1;
 	}
 	ep->host = xstrdup(host);
-	ep->port = (int)p;
+	ep->port = p;
 	xasprintf(&ep->name, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, ep->port);
 	free(t);
 	return 0;
-bad:
-	err_set(e, "etcd endpoint \"%.*s\": want host:port", (int)len, s);
-	free(t);
-	return -1;
 }
 
 struct kv_backend *
