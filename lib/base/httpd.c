@@ -113,6 +113,7 @@ reason(int code)
 	case 405: return "Method Not Allowed";
 	case 413: return "Request Entity Too Large";
 	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";

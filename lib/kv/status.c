@@ -109,9 +109,10 @@ view_message(struct kv_status *st, struct httpd_req *r, const char *id, const ch
 		httpd_reply_text(r, 404, "message not found");
 		return;
 	}
+	/* A peer's value that does not decode is kept too (as dskit): it is no fault of ours. */
 	kv = memberlist__key_value_pair__unpack(NULL, m->size, m->pair);
 	if (kv == NULL || ring_desc_decode(&d, kv->value.data, kv->value.len, &e) == -1) {
-		httpd_reply_text(r, 500, "failed to decode: %s",
+		httpd_reply_text(r, 422, "message %llu: failed to decode: %s", n,
 		    kv == NULL ? "not a KeyValuePair" : e.msg);
 	} else {
 		reply_value(r, &d, format);

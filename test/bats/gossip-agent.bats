@@ -231,6 +231,16 @@ teardown() {
 	run curl -s -w ' %{http_code}' "$(http 15)/memberlist?viewKey=collectors/none"
 	assert_output 'value not found
  404'
+	# a peer's value that does not decode is kept, and named when viewed: one UDP
+	# packet, a user message (8) with a KeyValuePair whose value is not snappy
+	printf '\x08\x0a\x0fcollectors/ring\x12\x08garbage!\x1a\x08ringDesc' > "$DIR/bad.pkt"
+	cat "$DIR/bad.pkt" > "/dev/udp/127.0.0.1/$(cat "$DIR/mport15")"
+	until_ok 10 sh -c "curl -sf '$(http 15)/memberlist' | grep -q 'size: 37, codec: ringDesc'"
+	id=$(curl -sf "$(http 15)/memberlist" | grep 'size: 37, codec: ringDesc' | head -1 |
+		sed 's|^<tr><td>\([0-9]*\)</td>.*|\1|')
+	run curl -s -w ' %{http_code}' "$(http 15)/memberlist?viewMsg=$id"
+	assert_output "message $id: failed to decode: ringDesc: corrupt snappy block
+ 422"
 	# delete: a redirect, and the message is gone
 	run curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$(http 15)/memberlist?deleteMessages=true"
 	assert_output --regexp '^302 .*deleteMessages=false$'
