@@ -135,7 +135,8 @@ struct agent {
 	struct metric		*kv_queue_local, *kv_queue_gossip, *kv_received, *kv_received_bytes;
 	struct metric		*kv_invalid, *kv_cas_attempt, *kv_cas_success, *kv_cas_failure;
 	struct metric		*kv_pushes, *kv_push_bytes, *kv_pulls, *kv_pull_bytes, *kv_count;
-	struct metric		*kv_tombstones_removed, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
+	struct metric_family	*kv_tombstones, *kv_tombstones_removed;
+	struct metric		*kv_queue_bytes, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
 	struct metric		*tcp[NTCP_COUNTERS];	/* with -memberlist.transport=tcp */
 	struct metric		*by_state[4], *tx, *kv_merges, *kv_unknown_codec;
 	struct event		*sig_term, *sig_int, *rejoin, *join_retry, *drain;
@@ -379,6 +380,16 @@ on_ready(struct httpd_req *r, void *arg)
 		httpd_reply_text(r, 200, "ready");
 }
 
+static int
+collect_key(void *arg, const struct kv_key_info *ki)
+{
+	struct agent *a = arg;
+
+	metric_set(metric_with(a->kv_tombstones, ki->key), (double)ki->tombstones);
+	metric_set(metric_with(a->kv_tombstones_removed, ki->key), (double)ki->tombstones_removed);
+	return 0;
+}
+
 static void
 collect_kv(struct agent *a)
 {
@@ -403,7 +414,8 @@ collect_kv(struct agent *a)
 	metric_set(a->kv_pulls, (double)ks.pulls);
 	metric_set(a->kv_pull_bytes, (double)ks.pull_bytes);
 	metric_set(a->kv_count, (double)ks.keys);
-	metric_set(a->kv_tombstones_removed, (double)ks.tombstones_removed);
+	metric_set(a->kv_queue_bytes, (double)ks.queued_bytes);
+	kv_store_foreach(a->kv, collect_key, a);
 	metric_set(a->sock_refused, (double)(us.refused_peer + us.refused_frame));
 }
 
@@ -475,7 +487,7 @@ gauge(struct metrics *m, enum metric_type type, const char *name, const char *he
 static void
 setup_kv_metrics(struct agent *a, struct metrics *m)
 {
-	static const char *const queue_label[] = { "queue", NULL };
+	static const char *const queue_label[] = { "queue", NULL }, *const key_label[] = { "key", NULL };
 	struct metric_family *q = metrics_family(m, METRIC_GAUGE,
 	    "memberlist_client_messages_in_broadcast_queue",
 	    "Number of user messages in the broadcast queue", queue_label, NULL, 0);
@@ -509,9 +521,14 @@ setup_kv_metrics(struct agent *a, struct metrics *m)
 	    "Total size of pulled state");
 	a->kv_count = gauge(m, METRIC_GAUGE, "memberlist_client_kv_store_count",
 	    "Number of values in KV Store");
-	a->kv_tombstones_removed = gauge(m, METRIC_COUNTER,
+	a->kv_tombstones = metrics_family(m, METRIC_GAUGE, "memberlist_client_kv_store_value_tombstones",
+	    "Number of tombstones currently present in KV store values", key_label, NULL, 0);
+	a->kv_tombstones_removed = metrics_family(m, METRIC_COUNTER,
 	    "memberlist_client_kv_store_value_tombstones_removed_total",
-	    "Total number of tombstones which have been removed from KV store values");
+	    "Total number of tombstones which have been removed from KV store values", key_label,
+	    NULL, 0);
+	a->kv_queue_bytes = gauge(m, METRIC_GAUGE, "memberlist_client_messages_in_broadcast_queue_bytes",
+	    "Total size of messages waiting in the broadcast queue");
 	a->sock_refused = gauge(m, METRIC_COUNTER, "ringtail_agent_socket_refused_total",
 	    "Unix socket clients refused: another uid, or an oversized frame.");
 }

@@ -52,6 +52,7 @@ struct bqueue {
 	struct order_tree	 order;
 	struct name_tree	 names;
 	size_t			 len;
+	size_t			 bytes;		/* of the messages queued */
 	uint64_t		 next_id;
 };
 
@@ -72,6 +73,7 @@ unlink_item(struct bqueue *q, struct item *it)
 	if (it->name != NULL)
 		RB_REMOVE(name_tree, &q->names, it);
 	q->len--;
+	q->bytes -= it->len;
 }
 
 static void
@@ -81,6 +83,7 @@ link_item(struct bqueue *q, struct item *it)
 	if (it->name != NULL)
 		RB_INSERT(name_tree, &q->names, it);
 	q->len++;
+	q->bytes += it->len;
 }
 
 static void
@@ -216,6 +219,12 @@ size_t
 bqueue_len(const struct bqueue *q)
 {
 	return q->len;
+}
+
+size_t
+bqueue_bytes(const struct bqueue *q)
+{
+	return q->bytes;
 }
 
 void

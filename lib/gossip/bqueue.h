@@ -36,6 +36,8 @@ void		 bqueue_add_kv(struct bqueue *, const char *key, const char *content, size
 size_t		 bqueue_get(struct bqueue *, size_t overhead, size_t limit, int transmit_limit,
 		    struct buf *msgs, size_t *lens, size_t maxn);
 size_t		 bqueue_len(const struct bqueue *);
+/* The messages' bytes in all. */
+size_t		 bqueue_bytes(const struct bqueue *);
 /* Keeps the max_retain freshest messages. */
 void		 bqueue_prune(struct bqueue *, size_t max_retain);
 

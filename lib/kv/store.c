@@ -20,6 +20,9 @@ struct entry {
 	uint64_t	 version;
 	int		 deleted;
 	int64_t		 update_time_ms;
+	uint64_t	 tombstones_removed;
+	size_t		 encoded_size;		/* of the value at sized_version */
+	uint64_t	 sized_version;
 };
 
 static int
@@ -167,7 +170,7 @@ prune_tombstones(struct kv_store *s, struct entry *e, struct ring_desc *change)
 	if (s->cfg.left_ingesters_timeout_ms <= 0)
 		return;
 	limit = time(NULL) - s->cfg.left_ingesters_timeout_ms / 1000;
-	s->st.tombstones_removed += ring_desc_remove_tombstones(&e->value, limit);
+	e->tombstones_removed += ring_desc_remove_tombstones(&e->value, limit);
 	ring_desc_remove_tombstones(change, limit);
 }
 
@@ -408,12 +411,21 @@ kv_store_foreach(struct kv_store *s, int (*fn)(void *, const struct kv_key_info 
 	RB_FOREACH(e, entry_tree, &s->entries) {
 		struct kv_key_info ki = { .key = e->key, .version = e->version,
 		    .instances = e->value.n, .deleted = e->deleted,
-		    .update_time_ms = e->update_time_ms, .value = &e->value };
-		struct buf b = { 0 };
+		    .update_time_ms = e->update_time_ms,
+		    .tombstones_removed = e->tombstones_removed, .value = &e->value };
 
-		ring_desc_encode(&e->value, &b);
-		ki.encoded_size = b.len;
-		buf_free(&b);
+		/* Encoded again only after a change: /metrics and the page come often. */
+		if (e->sized_version != e->version) {
+			struct buf b = { 0 };
+
+			ring_desc_encode(&e->value, &b);
+			e->encoded_size = b.len;
+			e->sized_version = e->version;
+			buf_free(&b);
+		}
+		ki.encoded_size = e->encoded_size;
+		for (size_t i = 0; i < e->value.n; i++)
+			ki.tombstones += e->value.inst[i].state == RING_LEFT;
 		if (fn(arg, &ki))
 			return;
 	}
@@ -425,6 +437,7 @@ kv_store_stats(const struct kv_store *s, struct kv_stats *st)
 	*st = s->st;
 	st->queued_local = bqueue_len(s->local);
 	st->queued_gossip = bqueue_len(s->gossip);
+	st->queued_bytes = bqueue_bytes(s->local) + bqueue_bytes(s->gossip);
 }
 
 static void

@@ -44,8 +44,8 @@ struct kv_stats {
 	uint64_t	 received_bytes;	/* of broadcasts */
 	uint64_t	 pushes, push_bytes;	/* full state sent */
 	uint64_t	 pulls, pull_bytes;	/* full state received */
-	uint64_t	 tombstones_removed;
 	size_t		 queued_local, queued_gossip;
+	size_t		 queued_bytes;		/* of both queues */
 	size_t		 keys;
 };
 
@@ -57,6 +57,8 @@ struct kv_key_info {
 	size_t		 encoded_size;
 	int		 deleted;
 	int64_t		 update_time_ms;
+	size_t		 tombstones;		/* LEFT instances kept */
+	uint64_t	 tombstones_removed;	/* since the start */
 	const struct ring_desc *value;		/* as stored, tombstones included */
 };
 

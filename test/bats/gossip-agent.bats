@@ -195,6 +195,10 @@ teardown() {
 	assert_output --regexp 'memberlist_client_cas_success_total [1-9]'
 	assert_output --partial 'memberlist_client_messages_in_broadcast_queue{queue="local"}'
 	assert_output --partial 'memberlist_client_kv_store_count 2'
+	# test 4's tombstone, per key as dskit's
+	assert_output --regexp 'memberlist_client_kv_store_value_tombstones\{key="collectors/ring"\} [1-9]'
+	assert_output --partial 'memberlist_client_kv_store_value_tombstones_removed_total{key="collectors/ring"} 0'
+	assert_output --regexp 'memberlist_client_messages_in_broadcast_queue_bytes [0-9]'
 	run curl -s "$(http 6)/metrics"
 	assert_output --regexp 'memberlist_client_received_broadcasts_total [1-9]'
 }

@@ -53,6 +53,7 @@ transmit_limit_as_go(void)
 	CHECK_INT(get(q, 3, 80, tl, &b, lens), 3);
 	CHECK_INT(get(q, 3, 80, tl, &b, lens), 2);
 	CHECK_INT(bqueue_len(q), 0);
+	CHECK_INT(bqueue_bytes(q), 0);
 	CHECK_INT(get(q, 3, 80, tl, &b, lens), 0);
 	bqueue_free(q);
 	buf_free(&b);
@@ -97,6 +98,7 @@ names_replace_and_prune(void)
 	bqueue_add(q, NULL, "user", 4);
 	bqueue_add(q, NULL, "user", 4);
 	CHECK_INT(bqueue_len(q), 4);
+	CHECK_INT(bqueue_bytes(q), 6 + 7 + 4 + 4);	/* alive-1 was replaced */
 	CHECK_INT(get(q, 0, 100, 10, &b, lens), 4);
 	CHECK_MEM(b.p, b.len, "alive-2dead-1useruser", 21);
 	/* Prune drops from the most-sent, smallest, oldest end. */
