@@ -112,10 +112,6 @@ kv_pair_marshal(const char *key, const struct ring_desc *d, int deleted, int64_t
 	buf_free(&v);
 }
 
-/*
- * Queue a change; it supersedes the queued changes of the key that carry
- * no instance it does not (dskit's MergeContent and Invalidates).
- */
 /* Keeps a message in the history, if on, with the instance IDs of change (may be NULL). */
 static void
 remember(struct kv_store *s, enum kv_history_dir dir, const char *key, const uint8_t *pair,
@@ -135,6 +131,10 @@ remember(struct kv_store *s, enum kv_history_dir dir, const char *key, const uin
 	buf_free(&ids);
 }
 
+/*
+ * Queue a change; it supersedes the queued changes of the key that carry
+ * no instance it does not (dskit's MergeContent and Invalidates).
+ */
 static void
 broadcast(struct kv_store *s, struct bqueue *q, const char *key, const struct ring_desc *change,
     int deleted, int64_t update_time_ms, uint64_t version)
