@@ -122,10 +122,16 @@ view_message(struct kv_status *st, struct httpd_req *r, const char *id, const ch
 		memberlist__key_value_pair__free_unpacked(kv, NULL);
 }
 
+struct key_rows {
+	FILE		*fp;
+	size_t		 total;			/* encoded bytes of every key */
+};
+
 static int
 html_key(void *arg, const struct kv_key_info *ki)
 {
-	FILE *fp = arg;
+	struct key_rows *kr = arg;
+	FILE *fp = kr->fp;
 	char when[32];
 
 	clock_rfc3339(when, sizeof(when), ki->update_time_ms / 1000);
@@ -141,8 +147,8 @@ html_key(void *arg, const struct kv_key_info *ki)
 	httpd_html_text(fp, ki->key);
 	fputs("&amp;format=json-pretty\">json-pretty</a> | <a href=\"?downloadKey=", fp);
 	httpd_html_text(fp, ki->key);
-	fputs("\">download</a>", fp);
-	fputs("</td></tr>\n", fp);
+	fputs("\">download</a></td></tr>\n", fp);
+	kr->total += ki->encoded_size;
 	return 0;
 }
 
@@ -184,6 +190,7 @@ page_html(struct kv_status *st, FILE *fp)
 	struct ml_member *v;
 	size_t n = ml_members(st->ml, &v);
 	struct ml_stats ms;
+	struct key_rows kr = { fp, 0 };
 	char now[32];
 
 	ml_stats(st->ml, &ms);
@@ -191,12 +198,15 @@ page_html(struct kv_status *st, FILE *fp)
 	fprintf(fp, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"UTF-8\">"
 	    "<title>Memberlist Status</title></head>\n<body>\n<h1>Memberlist Status</h1>\n"
 	    "<p>Current time: %s</p>\n<ul>\n<li>Health Score: %d (lower is better, 0 = "
-	    "healthy)</li>\n<li>Members: %zu</li>\n</ul>\n<h2>KV Store</h2>\n"
+	    "healthy)</li>\n<li>Members: %zu</li>\n<li>Zone-aware routing: disabled</li>\n</ul>\n"
+	    "<h2>KV Store</h2>\n"
 	    "<table width=\"100%%\" border=\"1\">\n<thead><tr><th>Key</th><th>Codec</th>"
 	    "<th>Version</th><th>Deleted</th><th>Update Time</th><th>Instances</th><th>Size</th>"
 	    "<th>Actions</th></tr></thead>\n<tbody>\n", now, ms.health_score, ml_num_alive(st->ml));
-	kv_store_foreach(st->kv, html_key, fp);
-	fputs("</tbody>\n</table>\n<p>Note that value \"version\" is node-specific. It starts with "
+	kv_store_foreach(st->kv, html_key, &kr);
+	fprintf(fp, "</tbody>\n<tfoot><tr><td colspan=\"6\">Total size</td><td>%zu</td><td></td></tr>"
+	    "</tfoot>\n</table>\n", kr.total);
+	fputs("<p>Note that value \"version\" is node-specific. It starts with "
 	    "0 (on restart), and increases on each received update. Size is in bytes.</p>\n"
 	    "<h2>Memberlist Cluster Members</h2>\n<table width=\"100%\" border=\"1\">\n"
 	    "<thead><tr><th>Name</th><th>Address</th><th>State</th></tr></thead>\n<tbody>\n", fp);

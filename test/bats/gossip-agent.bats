@@ -34,6 +34,13 @@ start_agent() {
 
 sock() { echo "$DIR/r$1/gossip-agent.sock"; }
 
+page_total_is_sum_of_keys() {	# page_total_is_sum_of_keys I: /memberlist's total size, per /memberlist/kv
+	local total
+	total=$(curl -sf "$(http "$1")/memberlist" |
+		sed -n 's|.*<td colspan="6">Total size</td><td>\([0-9]*\)</td>.*|\1|p')
+	[ -n "$total" ] && [ "$total" -eq "$(curl -sf "$(http "$1")/memberlist/kv" | jq -s '[.[0][].bytes] | add')" ]
+}
+
 stop_agent() {	# stop_agent I: SIGTERM, then wait until it has left
 	kill -TERM "$(cat "$DIR/pid$1")"
 	until_ok 10 grep -q 'msg="left the cluster"' "$DIR/agent$1.log"
@@ -216,6 +223,8 @@ teardown() {
 	id=$(echo "$page" | grep '<td>ing-15</td>' | head -1 | sed 's|^<tr><td>\([0-9]*\)</td>.*|\1|')
 	[[ $id =~ ^[0-9]+$ ]]
 	[[ $page == *"<h3>Received Messages</h3>"* && $page == *"<h3>Sent Messages</h3>"* ]]
+	[[ $page == *"<li>Zone-aware routing: disabled</li>"* ]]
+	until_ok 10 page_total_is_sum_of_keys 15
 	run curl -sf "$(http 15)/memberlist?viewMsg=$id&format=json"
 	assert_success
 	echo "$output" | jq -s -e '.[0].ingesters["ing-15"] | .addr == "10.0.0.15:9095" and (.tokens | length) == 16'
