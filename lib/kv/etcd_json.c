@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "lib/base/base64.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/kv/etcd_json.h"
@@ -13,80 +14,6 @@
 /* Bounds on what a reply may hold. */
 #define MAX_KEY		(64 * 1024)		/* etcd's own limit is 1.5 MiB a request */
 #define MAX_KVS		(1u << 20)
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void
-etcd_b64_encode(const void *src, size_t n, struct buf *out)
-{
-	const uint8_t *p = src;
-	size_t i;
-
-	buf_reserve(out, (n + 2) / 3 * 4);
-	for (i = 0; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-
-		out->p[out->len++] = (uint8_t)b64chars[v >> 18];
-		out->p[out->len++] = (uint8_t)b64chars[(v >> 12) & 63];
-		out->p[out->len++] = (uint8_t)b64chars[(v >> 6) & 63];
-		out->p[out->len++] = (uint8_t)b64chars[v & 63];
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-
-		out->p[out->len++] = (uint8_t)b64chars[v >> 18];
-		out->p[out->len++] = (uint8_t)b64chars[(v >> 12) & 63];
-		out->p[out->len++] = i + 1 < n ? (uint8_t)b64chars[(v >> 6) & 63] : '=';
-		out->p[out->len++] = '=';
-	}
-}
-
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int
-etcd_b64_decode(const char *s, size_t n, struct buf *out, struct err *e)
-{
-	size_t pad = 0;
-
-	if (n % 4 != 0)
-		return err_set(e, "base64: length %zu is not a multiple of 4", n);
-	if (n > 0 && s[n - 1] == '=')
-		pad = n > 1 && s[n - 2] == '=' ? 2 : 1;
-	buf_reserve(out, n / 4 * 3);
-	for (size_t i = 0; i < n; i += 4) {
-		uint32_t v = 0;
-		size_t last = i + 4 == n ? pad : 0;
-
-		for (size_t j = 0; j < 4; j++) {
-			int x = j >= 4 - last ? 0 : b64val((unsigned char)s[i + j]);
-
-			if (x < 0)
-				return err_set(e, "base64: bad character at offset %zu", i + j);
-			v = v << 6 | (uint32_t)x;
-		}
-		out->p[out->len++] = (uint8_t)(v >> 16);
-		if (last < 2)
-			out->p[out->len++] = (uint8_t)(v >> 8);
-		if (last < 1)
-			out->p[out->len++] = (uint8_t)v;
-	}
-	return 0;
-}
 
 void
 etcd_msg_free(struct etcd_msg *m)
@@ -161,7 +88,7 @@ get_bytes(json_t *obj, const char *name, size_t max, uint8_t **p, size_t *n, str
 	if (json_string_length(v) / 4 * 3 > max)
 		return err_set(e, "field %s: %zu base64 characters, too long", name,
 		    json_string_length(v));
-	if (etcd_b64_decode(json_string_value(v), json_string_length(v), &b, e) == -1) {
+	if (b64_decode(json_string_value(v), json_string_length(v), &b, e) == -1) {
 		buf_free(&b);
 		return err_wrap(e, "field %s", name);
 	}
@@ -422,7 +349,7 @@ b64str(const void *p, size_t n)
 {
 	struct buf b = { 0 };
 
-	etcd_b64_encode(p, n, &b);
+	b64_encode(p, n, &b);
 	buf_put_u8(&b, 0);
 	return (char *)b.p;
 }

@@ -50,10 +50,6 @@ int	etcd_decode_auth(const void *, size_t, char **token, struct err *);
  */
 void	etcd_decode_error(const void *, size_t, int *code, char *msg, size_t msgsz);
 
-/* Standard base64 with padding (Go's encoding/json for []byte). */
-void	etcd_b64_encode(const void *, size_t, struct buf *out);	/* appends */
-int	etcd_b64_decode(const char *, size_t, struct buf *out, struct err *);	/* appends */
-
 /* Request bodies (malloc'd JSON text). */
 char	*etcd_range_body(const char *key, int prefix);
 /* Put value if version(key) == version (0: the key is absent). */

@@ -3,9 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <jansson.h>
 
+#include "lib/base/base64.h"
 #include "lib/base/clock.h"
+#include "lib/base/hostport.h"
 #include "lib/base/httpd.h"
 #include "lib/gossip/memberlist.h"
 #include "lib/kv/history.h"
@@ -257,6 +261,147 @@ members_json(struct kv_status *st)
 	return arr;
 }
 
+/* Go's time.Time in JSON: RFC 3339, the fraction without trailing zeros; 0 is Go's zero time. */
+static json_t *
+go_time(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	char s[48];
+	size_t n;
+	struct tm tm;
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL)
+		return json_string("0001-01-01T00:00:00Z");
+	n = strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ms % 1000 != 0) {
+		n += (size_t)snprintf(s + n, sizeof(s) - n, ".%03d", (int)(ms % 1000));
+		while (s[n - 1] == '0')
+			n--;
+	}
+	snprintf(s + n, sizeof(s) - n, "Z");
+	return json_string(s);
+}
+
+/* []byte as Go's encoding/json writes it: base64, or null when empty. */
+static json_t *
+go_bytes(const void *p, size_t n)
+{
+	struct buf b = { 0 };
+	json_t *v;
+
+	if (n == 0)
+		return json_null();
+	b64_encode(p, n, &b);
+	v = json_stringn((const char *)b.p, b.len);
+	buf_free(&b);
+	return v;
+}
+
+/* memberlist.Node: the members that are not dead or left, by name. */
+static json_t *
+dskit_members(struct kv_status *st)
+{
+	static const char *const vsn[] = { "PMin", "PMax", "PCur", "DMin", "DMax", "DCur" };
+	struct ml_member *v;
+	size_t n = ml_members(st->ml, &v);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *o;
+		char host[64];
+		int port = 0;
+
+		if (v[i].state == ML_STATE_DEAD || v[i].state == ML_STATE_LEFT)
+			continue;
+		o = json_object();
+		if (hostport_parse(v[i].addr, host, sizeof(host), 0, &port) == -1)
+			host[0] = '\0';
+		json_object_set_new(o, "Name", json_string(v[i].name));
+		json_object_set_new(o, "Addr", json_string(host));
+		json_object_set_new(o, "Port", json_integer(port));
+		json_object_set_new(o, "Meta", go_bytes(v[i].meta.p, v[i].meta.n));
+		json_object_set_new(o, "State", json_integer(v[i].state));
+		for (size_t k = 0; k < 6; k++)
+			json_object_set_new(o, vsn[k], json_integer(v[i].vsn[k]));
+		json_array_append_new(arr, o);
+	}
+	free(v);
+	return arr;
+}
+
+static int
+dskit_key(void *arg, const struct kv_key_info *ki)
+{
+	json_object_set_new(arg, ki->key, json_pack("{s:I,s:s,s:b,s:o}", "Version",
+	    (json_int_t)ki->version, "CodecID", RING_CODEC_ID, "Deleted", ki->deleted,
+	    "UpdateTime", go_time(ki->update_time_ms)));
+	return 0;
+}
+
+/* dskit's Message: the KeyValuePair with gogo's omitempty JSON names. */
+static int
+dskit_message(void *arg, const struct kv_message *m)
+{
+	Memberlist__KeyValuePair *kv = memberlist__key_value_pair__unpack(NULL, m->size, m->pair);
+	json_t *o = json_object(), *pair = json_object(), *changes = json_null();
+
+	json_object_set_new(o, "ID", json_integer((json_int_t)m->id));
+	json_object_set_new(o, "Time", go_time(m->time_ms));
+	json_object_set_new(o, "Size", json_integer((json_int_t)m->size));
+	if (kv != NULL) {	/* only pairs that unpacked are kept */
+		if (kv->key != NULL && *kv->key != '\0')
+			json_object_set_new(pair, "key", json_string(kv->key));
+		if (kv->value.len > 0)
+			json_object_set_new(pair, "value", go_bytes(kv->value.data, kv->value.len));
+		if (kv->codec != NULL && *kv->codec != '\0')
+			json_object_set_new(pair, "codec", json_string(kv->codec));
+		if (kv->deleted)
+			json_object_set_new(pair, "deleted", json_true());
+		if (kv->update_time_millis != 0)
+			json_object_set_new(pair, "update_time_millis",
+			    json_integer(kv->update_time_millis));
+		memberlist__key_value_pair__free_unpacked(kv, NULL);
+	}
+	json_object_set_new(o, "Pair", pair);
+	json_object_set_new(o, "Version", json_integer((json_int_t)m->version));
+	for (const char *c = m->changes, *e; *c != '\0'; c = *e ? e + 2 : e) {
+		if (json_is_null(changes))
+			changes = json_array();
+		e = strstr(c, ", ");
+		e = e != NULL ? e : c + strlen(c);
+		json_array_append_new(changes, json_stringn(c, (size_t)(e - c)));
+	}
+	json_object_set_new(o, "Changes", changes);
+	json_array_append_new(arg, o);
+	return 0;
+}
+
+/* A message list, null when empty (Go's nil slice). */
+static json_t *
+dskit_messages(struct kv_status *st, enum kv_history_dir dir)
+{
+	json_t *arr = json_array();
+
+	kv_history_foreach(st->history, dir, dskit_message, arr);
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return json_null();
+	}
+	return arr;
+}
+
+/* dskit's StatusPageData as Go's encoding/json writes it. */
+static json_t *
+dskit_page(struct kv_status *st)
+{
+	json_t *store = json_object();
+
+	kv_store_foreach(st->kv, dskit_key, store);
+	return json_pack("{s:o,s:{},s:o,s:o,s:o,s:o}", "Now", go_time(clock_wall_ms()),
+	    "Memberlist", "SortedMembers", dskit_members(st), "Store", store, "SentMessages",
+	    dskit_messages(st, KV_SENT), "ReceivedMessages", dskit_messages(st, KV_RECEIVED));
+}
+
 static void
 on_memberlist(struct httpd_req *r, void *arg)
 {
@@ -285,7 +430,7 @@ on_memberlist(struct httpd_req *r, void *arg)
 		return;
 	}
 	if (accept != NULL && strstr(accept, "application/json") != NULL) {
-		reply_json(r, members_json(st));
+		reply_json(r, dskit_page(st));
 		return;
 	}
 	fp = open_memstream(&text, &len);
@@ -304,6 +449,13 @@ json_key(void *arg, const struct kv_key_info *ki)
 	return 0;
 }
 
+/* GET /memberlist/members: ours, for scripts: every member, dead and left too. */
+static void
+on_memberlist_members(struct httpd_req *r, void *arg)
+{
+	reply_json(r, members_json(arg));
+}
+
 static void
 on_memberlist_kv(struct httpd_req *r, void *arg)
 {
@@ -319,4 +471,6 @@ kv_status_route(struct httpd *h, struct kv_status *st)
 {
 	httpd_route(h, "/memberlist", "memberlist", HTTPD_GET, on_memberlist, st);
 	httpd_route(h, "/memberlist/kv", "memberlist_kv", HTTPD_GET, on_memberlist_kv, st);
+	httpd_route(h, "/memberlist/members", "memberlist_members", HTTPD_GET, on_memberlist_members,
+	    st);
 }

@@ -224,6 +224,15 @@ teardown() {
 	[[ $id =~ ^[0-9]+$ ]]
 	[[ $page == *"<h3>Received Messages</h3>"* && $page == *"<h3>Sent Messages</h3>"* ]]
 	[[ $page == *"<li>Zone-aware routing: disabled</li>"* ]]
+	# the same as JSON, the way Go encodes dskit's StatusPageData
+	run curl -sf -H 'Accept: application/json' "$(http 15)/memberlist"
+	assert_success
+	echo "$output" | jq -s -e --argjson id "$id" '.[0] |
+		(.SortedMembers | map(.Name) | index("agent-15") != null) and
+		(.SortedMembers[0] | .PMin == 1 and .PMax == 5 and (.Port | type) == "number") and
+		.Store["collectors/ring"].CodecID == "ringDesc" and
+		(.ReceivedMessages[] | select(.ID == $id) | .Pair.key == "collectors/ring" and
+			(.Changes | index("ing-15") != null) and (.Pair.value | type) == "string")'
 	until_ok 10 page_total_is_sum_of_keys 15
 	run curl -sf "$(http 15)/memberlist?viewMsg=$id&format=json"
 	assert_success

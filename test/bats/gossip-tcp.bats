@@ -36,13 +36,13 @@ mport() { cat "$DIR/mport$1"; }
 http() { echo "http://127.0.0.1:$(cat "$DIR/hport$1")"; }
 
 
-# state I NAME: the state agent I gives NAME in GET /memberlist.
+# state I NAME: the state agent I gives NAME in GET /memberlist/members.
 state() {
-	curl -sf -H "Accept: application/json" "$(http "$1")/memberlist" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
+	curl -sf "$(http "$1")/memberlist/members" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
 }
 
 alive_count() {	# alive_count I COUNT
-	[ "$(curl -sf -H "Accept: application/json" "$(http "$1")/memberlist" | jq '[.[] | select(.state == "alive")] | length')" \
+	[ "$(curl -sf "$(http "$1")/memberlist/members" | jq '[.[] | select(.state == "alive")] | length')" \
 		-eq "$2" ]
 }
 

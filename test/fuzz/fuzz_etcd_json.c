@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/base64.h"
 #include "lib/kv/etcd_json.h"
 #include "lib/ring/desc.h"
 
@@ -94,8 +95,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5: {
 		struct buf a = { 0 }, b = { 0 };
 
-		if (etcd_b64_decode((const char *)p, n, &a, &e) == 0) {
-			etcd_b64_encode(a.p, a.len, &b);
+		if (b64_decode((const char *)p, n, &a, &e) == 0) {
+			b64_encode(a.p, a.len, &b);
 			/* Canonical input (zero trailing bits) encodes back to itself. */
 			if (b.len != n)
 				abort();
