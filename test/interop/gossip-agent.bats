@@ -100,8 +100,8 @@ gonode() {
 # state_on OBSERVER NODE: NODE's state as OBSERVER (agent or Go node) sees it.
 state_on() {
 	local http=HTTP_$1 kind=KIND_$1 path=/members
-	[ "${!kind}" = agent ] && path=/memberlist
-	curl -s -H "Accept: application/json" "http://127.0.0.1:${!http}$path" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
+	[ "${!kind}" = agent ] && path=/memberlist/members
+	curl -s "http://127.0.0.1:${!http}$path" | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
 }
 
 is_state() {	# is_state OBSERVER NODE STATE
