@@ -18,10 +18,12 @@
 #include "lib/ring/desc.h"
 #include "proto/kv.pb-c.h"
 
+/* v (taken) as JSON, indented if pretty; a 500 only when there is no memory for it. */
 static void
-reply_json(struct httpd_req *r, json_t *v)
+reply_json(struct httpd_req *r, json_t *v, int pretty)
 {
-	char *s = json_dumps(v, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	char *s = v != NULL ?
+	    json_dumps(v, JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(4) : JSON_COMPACT)) : NULL;
 
 	json_decref(v);
 	if (s == NULL) {
@@ -44,15 +46,11 @@ param(struct httpd_req *r, const char *name)
 static void
 reply_value(struct httpd_req *r, const struct ring_desc *d, const char *format)
 {
-	char *s;
-
 	if (format != NULL && strcmp(format, "json") != 0 && strcmp(format, "json-pretty") != 0) {
 		httpd_reply_text(r, 400, "unknown format %s: json or json-pretty", format);
 		return;
 	}
-	s = ring_desc_json(d, format != NULL && strcmp(format, "json-pretty") == 0);
-	httpd_reply(r, 200, "application/json", s, strlen(s));
-	free(s);
+	reply_json(r, ring_desc_json(d), format != NULL && strcmp(format, "json-pretty") == 0);
 }
 
 struct key_find {
@@ -430,7 +428,7 @@ on_memberlist(struct httpd_req *r, void *arg)
 		return;
 	}
 	if (accept != NULL && strstr(accept, "application/json") != NULL) {
-		reply_json(r, dskit_page(st));
+		reply_json(r, dskit_page(st), 0);
 		return;
 	}
 	fp = open_memstream(&text, &len);
@@ -453,7 +451,7 @@ json_key(void *arg, const struct kv_key_info *ki)
 static void
 on_memberlist_members(struct httpd_req *r, void *arg)
 {
-	reply_json(r, members_json(arg));
+	reply_json(r, members_json(arg), 0);
 }
 
 static void
@@ -463,7 +461,7 @@ on_memberlist_kv(struct httpd_req *r, void *arg)
 	json_t *arr = json_array();
 
 	kv_store_foreach(st->kv, json_key, arr);
-	reply_json(r, arr);
+	reply_json(r, arr, 0);
 }
 
 void

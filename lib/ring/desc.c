@@ -1,8 +1,7 @@
-#include <stdlib.h>
-#include <string.h>
-
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 #include <snappy-c.h>
@@ -729,18 +728,12 @@ instance_json(const struct ring_instance *in)
 	return o;
 }
 
-char *
-ring_desc_json(const struct ring_desc *d, int pretty)
+json_t *
+ring_desc_json(const struct ring_desc *d)
 {
-	json_t *root = json_object(), *ing = json_object();
-	char *s;
+	json_t *ing = json_object();
 
 	for (size_t i = 0; i < d->n; i++)	/* sorted by id, as Go sorts map keys */
 		json_object_set_new(ing, d->inst[i].id, instance_json(&d->inst[i]));
-	json_object_set_new(root, "ingesters", ing);
-	s = json_dumps(root, JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(4) : JSON_COMPACT));
-	json_decref(root);
-	if (s == NULL)
-		abort();	/* jansson fails only without memory */
-	return s;
+	return json_pack("{s:o}", "ingesters", ing);
 }

@@ -64,9 +64,10 @@ void	ring_desc_encode(const struct ring_desc *, struct buf *out);
 int	ring_desc_decode(struct ring_desc *, const void *p, size_t n, struct err *);
 /*
  * The value as JSON the way Go encodes dskit's ring.Desc (json:"...,omitempty"
- * tags, state as its number, keys sorted); malloc'd, indented if pretty.
+ * tags, state as its number, keys sorted), for json_dumps with
+ * JSON_PRESERVE_ORDER; NULL without memory.
  */
-char	*ring_desc_json(const struct ring_desc *, int pretty);
+struct json_t *ring_desc_json(const struct ring_desc *);
 
 /*
  * dskit's Desc.Merge: merges other into d in place. Returns 1 and fills

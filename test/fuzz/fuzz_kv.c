@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "lib/kv/history.h"
 #include "lib/kv/store.h"
 #include "lib/ring/desc.h"
@@ -27,7 +29,10 @@ print_message(void *arg, const struct kv_message *m)
 	if (kv == NULL)
 		abort();	/* only pairs that unpacked are kept */
 	if (ring_desc_decode(&d, kv->value.data, kv->value.len, &e) == 0) {
-		free(ring_desc_json(&d, 1));
+		json_t *j = ring_desc_json(&d);
+
+		free(json_dumps(j, JSON_PRESERVE_ORDER | JSON_INDENT(4)));
+		json_decref(j);
 		ring_desc_free(&d);
 	}
 	memberlist__key_value_pair__free_unpacked(kv, NULL);
