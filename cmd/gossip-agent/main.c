@@ -82,6 +82,7 @@ struct opts {
 	int64_t		 leave_timeout;
 	int64_t		 local_updates_timeout;
 	int64_t		 left_ingesters_timeout;
+	int64_t		 obsolete_timeout;
 	int64_t		 history_bytes;
 	const char	*cluster_label;
 	int		 label_check_disabled;
@@ -139,7 +140,7 @@ struct agent {
 	struct metric		*kv_queue_bytes, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
 	struct metric		*tcp[NTCP_COUNTERS];	/* with -memberlist.transport=tcp */
 	struct metric		*by_state[4], *tx, *kv_merges, *kv_unknown_codec;
-	struct event		*sig_term, *sig_int, *rejoin, *join_retry, *drain;
+	struct event		*sig_term, *sig_int, *rejoin, *join_retry, *drain, *obsolete;
 	int64_t			 drain_deadline, drain_logged;	/* ms, monotonic */
 	struct backoff		 join_backoff;
 	int			 joined;	/* the join at start is done, retries included */
@@ -226,6 +227,11 @@ configure(struct agent *a)
 	    o->max_join_retries > INT32_MAX) {
 		log_error("bad join retries: -memberlist.min-join-backoff, -memberlist.max-join-backoff "
 		    "and -memberlist.max-join-retries must not be negative", "%s", "");
+		return EXIT_USAGE;
+	}
+	if (o->obsolete_timeout < 0) {
+		log_error("bad -memberlist.obsolete-entries-timeout: must not be negative",
+		    "value_ms=%lld", (long long)o->obsolete_timeout);
 		return EXIT_USAGE;
 	}
 	if (o->history_bytes < 0) {
@@ -615,6 +621,28 @@ malloc_return_large(void)
 	mallopt(M_TRIM_THRESHOLD, 128 << 10);
 }
 
+/* dskit's cleanupObsoleteEntries ticker. */
+static void
+on_obsolete(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	size_t n = kv_store_remove_obsolete(a->kv, clock_wall_ms(), a->o.obsolete_timeout);
+
+	if (n > 0)
+		log_info("forgot deleted keys", "keys=%zu obsolete_entries_timeout_ms=%lld", n,
+		    (long long)a->o.obsolete_timeout);
+}
+
+static struct event *
+every(struct agent *a, int64_t ms, event_callback_fn fn)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct event *ev = event_new(a->base, -1, EV_PERSIST, fn, a);
+
+	event_add(ev, &tv);
+	return ev;
+}
+
 static int
 setup(struct agent *a)
 {
@@ -660,6 +688,8 @@ setup(struct agent *a)
 	a->sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
 	event_add(a->sig_term, NULL);
 	event_add(a->sig_int, NULL);
+	if (a->o.obsolete_timeout > 0)
+		a->obsolete = every(a, a->o.obsolete_timeout, on_obsolete);
 	if (a->o.join.n == 0) {
 		a->joined = 1;
 		return EXIT_OK;
@@ -668,13 +698,8 @@ setup(struct agent *a)
 	    (int)a->o.max_join_retries);
 	a->join_retry = evtimer_new(a->base, on_join_retry, a);
 	join(a);
-	if (a->o.rejoin_interval > 0) {
-		struct timeval tv = { a->o.rejoin_interval / 1000,
-		    (a->o.rejoin_interval % 1000) * 1000 };
-
-		a->rejoin = event_new(a->base, -1, EV_PERSIST, on_rejoin, a);
-		event_add(a->rejoin, &tv);
-	}
+	if (a->o.rejoin_interval > 0)
+		a->rejoin = every(a, a->o.rejoin_interval, on_rejoin);
 	return EXIT_OK;
 }
 
@@ -687,6 +712,8 @@ teardown(struct agent *a)
 		event_free(a->join_retry);
 	if (a->drain != NULL)
 		event_free(a->drain);
+	if (a->obsolete != NULL)
+		event_free(a->obsolete);
 	if (a->sig_term != NULL) {
 		event_free(a->sig_term);
 		event_free(a->sig_int);
@@ -775,6 +802,9 @@ main(int argc, char **argv)
 		    "made here to be gossiped before leaving (0: until they are)" },
 		{ "memberlist.left-ingesters-timeout", FLAG_DURATION, &o->left_ingesters_timeout,
 		    "5m", "how long a LEFT ring entry (a tombstone) is kept before it is removed" },
+		{ "memberlist.obsolete-entries-timeout", FLAG_DURATION, &o->obsolete_timeout, "30s",
+		    "how long a deleted key is kept (and gossiped as deleted) before it is forgotten "
+		    "(0: kept)" },
 		{ "memberlist.message-history-buffer-bytes", FLAG_INT, &o->history_bytes, "0",
 		    "bytes of received and of sent KV messages to keep for /memberlist "
 		    "(two buffers; 0: off)" },
@@ -817,6 +847,7 @@ main(int argc, char **argv)
 		{ "memberlist.broadcast-timeout-for-local-updates-on-shutdown",
 		    "memberlist.broadcast_timeout_for_local_updates_on_shutdown" },
 		{ "memberlist.left-ingesters-timeout", "memberlist.left_ingesters_timeout" },
+		{ "memberlist.obsolete-entries-timeout", "memberlist.obsolete_entries_timeout" },
 		{ "memberlist.message-history-buffer-bytes", "memberlist.message_history_buffer_bytes" },
 		{ "memberlist.cluster-label", "memberlist.cluster_label" },
 		{ "memberlist.cluster-label-verification-disabled",

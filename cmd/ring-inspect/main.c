@@ -1,7 +1,7 @@
 /*
  * ring-inspect — the hash ring from a terminal or a script: the ring page
  * of Cortex as a table or JSON lines, -watch, -check for cron, forget,
- * owners and tokens; see ring-inspect(1). It reads the ring through any
+ * delete, owners and tokens; see ring-inspect(1). It reads the ring through any
  * KV store (-ring.store and its flags), or joins a memberlist cluster as
  * a member itself (-memberlist.join).
  */
@@ -15,7 +15,7 @@
 #include "lib/base/log.h"
 #include "cmd/ring-inspect/ring-inspect.h"
 
-#define USAGE	"ring-inspect [flags] [forget ID | owners SERIES | tokens ID]"
+#define USAGE	"ring-inspect [flags] [forget ID | delete | owners SERIES | tokens ID]"
 
 static struct ctx *signalled;
 
@@ -105,6 +105,8 @@ run(struct ctx *c, int argc, char **argv)
 {
 	if (argc == 0)
 		return cmd_show(c);
+	if (argc == 1 && strcmp(argv[0], "delete") == 0)
+		return cmd_delete(c);
 	if (argc != 2) {
 		log_error("a command takes one argument", "usage=%s", log_q(USAGE));
 		return EXIT_USAGE;
@@ -115,7 +117,7 @@ run(struct ctx *c, int argc, char **argv)
 		return cmd_owners(c, argv[1]);
 	if (strcmp(argv[0], "tokens") == 0)
 		return cmd_tokens(c, argv[1]);
-	log_error("unknown command: want forget, owners or tokens", "command=%s",
+	log_error("unknown command: want forget, delete, owners or tokens", "command=%s",
 	    log_q(argv[0]));
 	return EXIT_USAGE;
 }
@@ -159,7 +161,7 @@ main(int argc, char **argv)
 		    "exit 1 when an instance is unhealthy or ownership is skewed" },
 		{ "check.max-ownership-skew", FLAG_STRING, &o->max_skew_text, "0.5",
 		    "-check: largest allowed |ownership / fair share - 1|" },
-		{ "force", FLAG_BOOL, &o->force, "false", "forget a healthy instance too" },
+		{ "force", FLAG_BOOL, &o->force, "false", "forget a healthy instance, or delete a ring that healthy instances still heartbeat into" },
 		{ "color", FLAG_STRING, &o->color_text, "auto", "auto (on a terminal), always or never" },
 		{ "tenant", FLAG_STRING, &o->tenant, "fake", "owners: the tenant of the series" },
 		{ NULL, 0, NULL, NULL, NULL },

@@ -55,6 +55,44 @@ cmd_forget(struct ctx *c, const char *id)
 	return EXIT_OK;
 }
 
+/*
+ * The whole ring key (dskit's KV Delete). Instances that still heartbeat
+ * would write it again at once, so they hold the delete back unless -force.
+ */
+int
+cmd_delete(struct ctx *c)
+{
+	struct ring_desc d;
+	size_t healthy = 0;
+	struct err e;
+	int rc;
+
+	if ((rc = read_ring(c, &d)) != EXIT_OK)
+		return rc;
+	if (d.n == 0) {
+		log_error("delete: no ring instance under the key: nothing to delete", "key=%s%s", c->o.kv.prefix,
+		    c->o.ring_key);
+		return EXIT_CHECK;
+	}
+	for (size_t i = 0; i < d.n; i++)
+		healthy += d.inst[i].state != RING_LEFT && ring_instance_healthy(&d.inst[i],
+		    RING_OP_REPORTING, clock_wall_ms(), c->o.heartbeat_timeout);
+	ring_desc_free(&d);
+	if (healthy > 0 && !c->o.force) {
+		log_error("delete: instances still heartbeat into the ring and would write it "
+		    "again: use -force to delete it anyway", "key=%s%s healthy=%zu",
+		    c->o.kv.prefix, c->o.ring_key, healthy);
+		return EXIT_CHECK;
+	}
+	if (kv_delete(c->kv, c->o.ring_key, &e) == -1) {
+		log_error("delete failed", "key=%s%s err=%s", c->o.kv.prefix, c->o.ring_key,
+		    log_q(e.msg));
+		return EXIT_SYSTEM;
+	}
+	printf("deleted %s%s\n", c->o.kv.prefix, c->o.ring_key);
+	return EXIT_OK;
+}
+
 /* The series' labels: the selector's matchers must all be name="value". */
 static int
 series_labels(const char *selector, struct matcher **m, size_t *n, struct labels *ls)

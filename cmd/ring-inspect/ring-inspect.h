@@ -3,7 +3,7 @@
  *
  *   main.c    flags, the KV store, the command
  *   show.c    the ring as a table or JSON lines, -watch, -check
- *   ops.c     forget, owners, tokens
+ *   ops.c     forget, delete, owners, tokens
  */
 #ifndef RING_INSPECT_H
 #define RING_INSPECT_H
@@ -15,7 +15,7 @@
 #include "lib/ring/ring.h"
 
 #define EXIT_OK		0
-#define EXIT_CHECK	1	/* -check found a problem; forget refused */
+#define EXIT_CHECK	1	/* -check found a problem; forget or delete refused */
 #define EXIT_USAGE	100
 #define EXIT_SYSTEM	111	/* the KV store cannot be read or written */
 
@@ -55,6 +55,7 @@ struct ctx {
 int	cmd_show(struct ctx *);
 /* ops.c */
 int	cmd_forget(struct ctx *, const char *id);
+int	cmd_delete(struct ctx *);
 int	cmd_owners(struct ctx *, const char *selector);
 int	cmd_tokens(struct ctx *, const char *id);
 

@@ -88,6 +88,18 @@ agent_cas(struct kv_backend *kb, const char *key, kv_cas_fn fn, void *arg, struc
 }
 
 static int
+agent_delete(struct kv_backend *kb, const char *key, struct err *e)
+{
+	struct agent_backend *b = (struct agent_backend *)kb;
+
+	if (conn(b, e) == NULL)
+		return err_wrap(e, "gossip-agent %s", b->path);
+	if (kv_client_delete(b->c, key, e) == -1)
+		return fail(b, &b->c, e);
+	return 0;
+}
+
+static int
 agent_watch(struct kv_backend *kb, const char *key, int prefix, struct err *e)
 {
 	struct agent_backend *b = (struct agent_backend *)kb;
@@ -129,7 +141,7 @@ agent_close(struct kv_backend *kb)
 }
 
 static const struct kv_backend_ops agent_ops = {
-	agent_get, agent_cas, agent_watch, agent_next, agent_close,
+	agent_get, agent_cas, agent_delete, agent_watch, agent_next, agent_close,
 };
 
 /* The socket is dialled at the first call: the agent may start after the program. */

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/memberlist.h"
@@ -159,6 +160,18 @@ do_forget(struct kv_api *api, struct usock_conn *c, uint64_t id,
 }
 
 static void
+do_delete(struct kv_api *api, struct usock_conn *c, uint64_t id,
+    const Ringtail__Agent__DeleteRequest *q)
+{
+	if (kv_store_delete(api->store, q->key, clock_wall_ms()) == KV_CAS_NO_CHANGE) {
+		reply_status(c, id, RINGTAIL__AGENT__STATUS__NOT_FOUND, "no such key");
+		return;
+	}
+	log_info("deleted a key", "key=%s", log_q(q->key));
+	reply_status(c, id, RINGTAIL__AGENT__STATUS__OK, NULL);
+}
+
+static void
 do_members(struct kv_api *api, struct usock_conn *c, uint64_t id)
 {
 	static const char *const states[] = { "alive", "suspect", "dead", "left" };
@@ -302,6 +315,9 @@ on_frame(void *arg, struct usock_conn *c, const uint8_t *p, size_t n)
 		break;
 	case RINGTAIL__AGENT__REQUEST__OP_FORGET:
 		do_forget(api, c, q->id, q->forget);
+		break;
+	case RINGTAIL__AGENT__REQUEST__OP_DELETE:
+		do_delete(api, c, q->id, q->delete_);
 		break;
 	default:
 		reply_status(c, q->id, RINGTAIL__AGENT__STATUS__BAD_REQUEST, "no operation");
@@ -507,6 +523,24 @@ kv_client_forget(struct kv_client *c, const char *key, const char *instance, str
 	f.instance = (char *)instance;
 	q.op_case = RINGTAIL__AGENT__REQUEST__OP_FORGET;
 	q.forget = &f;
+	if ((r = call(c, &q, e)) == NULL)
+		return -1;
+	rc = (int)r->status;
+	ringtail__agent__response__free_unpacked(r, NULL);
+	return rc;
+}
+
+int
+kv_client_delete(struct kv_client *c, const char *key, struct err *e)
+{
+	Ringtail__Agent__Request q = RINGTAIL__AGENT__REQUEST__INIT;
+	Ringtail__Agent__DeleteRequest d = RINGTAIL__AGENT__DELETE_REQUEST__INIT;
+	Ringtail__Agent__Response *r;
+	int rc;
+
+	d.key = (char *)key;
+	q.op_case = RINGTAIL__AGENT__REQUEST__OP_DELETE;
+	q.delete_ = &d;
 	if ((r = call(c, &q, e)) == NULL)
 		return -1;
 	rc = (int)r->status;

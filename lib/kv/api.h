@@ -42,6 +42,8 @@ int		 kv_client_cas(struct kv_client *, const char *key, const struct ring_desc 
 		    uint64_t *version, struct err *);
 int		 kv_client_forget(struct kv_client *, const char *key, const char *instance,
 		    struct err *);
+/* KV_OK, or KV_NOT_FOUND when the key was absent or deleted already. */
+int		 kv_client_delete(struct kv_client *, const char *key, struct err *);
 /* Starts a watch; then kv_client_next gives one changed key's value per call. */
 int		 kv_client_watch(struct kv_client *, const char *key, int prefix,
 		    unsigned min_interval_ms, struct err *);

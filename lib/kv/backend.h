@@ -36,6 +36,11 @@ struct kv_backend_ops {
 	 */
 	int	(*cas)(struct kv_backend *, const char *key, kv_cas_fn, void *arg, struct err *);
 	/*
+	 * Delete the key (dskit's Delete); watchers see it as an empty value.
+	 * 0 also when it was absent, -1 with e.
+	 */
+	int	(*del)(struct kv_backend *, const char *key, struct err *);
+	/*
 	 * Start watching one key (prefix 0) or every key under a prefix. The
 	 * first events are the current values of the watched keys.
 	 */

@@ -164,6 +164,19 @@ kv_cas(struct kv *kv, const char *key, kv_cas_fn fn, void *arg, struct err *e)
 	return rc;
 }
 
+/* dskit's operation label is "Delete", beside "GET" and "CAS". */
+int
+kv_delete(struct kv *kv, const char *key, struct err *e)
+{
+	char *k = full_key(kv, key);
+	int64_t t0 = clock_mono_ms();
+	int rc = kv->b->ops->del(kv->b, k, e);
+
+	observe(kv, "Delete", t0, rc);
+	free(k);
+	return rc;
+}
+
 int
 kv_watch(struct kv *kv, const char *key, int prefix, struct err *e)
 {

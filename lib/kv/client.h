@@ -117,6 +117,7 @@ void		 kv_close(struct kv *);
 /* As the backend's, with the prefix applied (see lib/kv/backend.h). */
 int		 kv_get(struct kv *, const char *key, struct ring_desc *, struct err *);
 int		 kv_cas(struct kv *, const char *key, kv_cas_fn, void *arg, struct err *);
+int		 kv_delete(struct kv *, const char *key, struct err *);
 int		 kv_watch(struct kv *, const char *key, int prefix, struct err *);
 /* *key comes back without the prefix. */
 int		 kv_next(struct kv *, int timeout_ms, char **key, struct ring_desc *,

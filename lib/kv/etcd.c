@@ -539,6 +539,21 @@ etcd_cas(struct kv_backend *b, const char *key, kv_cas_fn fn, void *arg, struct 
 	    h->max_retries);
 }
 
+/* dskit's etcd client: a plain DeleteRange; etcd answers 200 whether the key was there or not. */
+static int
+etcd_delete(struct kv_backend *b, const char *key, struct err *e)
+{
+	struct etcd *h = (struct etcd *)b;
+	char *body = etcd_range_body(key, 0);
+	struct buf reply = { 0 };
+	int rc;
+
+	rc = etcd_call(h, "/v3/kv/deleterange", body, &reply, 0, e);
+	free(body);
+	buf_free(&reply);
+	return rc == -1 ? err_wrap(e, "etcd: delete %s", key) : 0;
+}
+
 /* ---- watch ---- */
 
 static void
@@ -846,6 +861,7 @@ etcd_close(struct kv_backend *b)
 static const struct kv_backend_ops etcd_ops = {
 	.get = etcd_get,
 	.cas = etcd_cas,
+	.del = etcd_delete,
 	.watch = etcd_watch,
 	.next = etcd_next,
 	.close = etcd_close,

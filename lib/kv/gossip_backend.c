@@ -133,6 +133,18 @@ gossip_cas(struct kv_backend *kb, const char *key, kv_cas_fn fn, void *arg, stru
 	return rc;
 }
 
+static int
+gossip_delete(struct kv_backend *kb, const char *key, struct err *e)
+{
+	struct gossip_backend *b = (struct gossip_backend *)kb;
+
+	if (wait_joined(b, e) == -1)
+		return -1;
+	if (kv_store_delete(b->kv, key, clock_wall_ms()) == KV_CAS_CHANGED)
+		run_for(b, SPREAD_MS, drained);
+	return 0;
+}
+
 static void
 on_change(void *arg, const char *key)
 {
@@ -214,7 +226,7 @@ gossip_close(struct kv_backend *kb)
 }
 
 static const struct kv_backend_ops gossip_ops = {
-	gossip_get, gossip_cas, gossip_watch, gossip_next, gossip_close,
+	gossip_get, gossip_cas, gossip_delete, gossip_watch, gossip_next, gossip_close,
 };
 
 static void

@@ -17,6 +17,7 @@ struct mem_key {
 	char		*key;
 	struct buf	 value;
 	uint64_t	 version;	/* 0: never written */
+	int		 deleted;	/* kept so that watchers see the delete */
 };
 
 static struct {
@@ -40,7 +41,7 @@ struct mem_backend {
 	size_t			 nseen;
 };
 
-/* Under the lock. */
+/* Under the lock; deleted keys too. */
 static struct mem_key *
 find(const char *key)
 {
@@ -50,9 +51,23 @@ find(const char *key)
 	return NULL;
 }
 
+/* Under the lock: the key unless it is absent or deleted. */
+static struct mem_key *
+find_live(const char *key)
+{
+	struct mem_key *k = find(key);
+
+	return k != NULL && !k->deleted ? k : NULL;
+}
+
+/* A deleted key decodes empty (what watchers get). */
 static int
 decode(const struct mem_key *k, struct ring_desc *d, struct err *e)
 {
+	if (k->deleted) {
+		ring_desc_init(d);
+		return 1;
+	}
 	if (ring_desc_decode(d, k->value.p, k->value.len, e) == -1)
 		return err_wrap(e, "inmemory key %s", k->key);
 	return 1;
@@ -65,7 +80,7 @@ mem_get(struct kv_backend *kb, const char *key, struct ring_desc *d, struct err 
 	int rc = 0;
 
 	pthread_mutex_lock(&store.mu);
-	if ((k = find(key)) != NULL)
+	if ((k = find_live(key)) != NULL)
 		rc = decode(k, d, e);
 	pthread_mutex_unlock(&store.mu);
 	return rc;
@@ -81,11 +96,11 @@ mem_cas(struct kv_backend *kb, const char *key, kv_cas_fn fn, void *arg, struct 
 
 	ring_desc_init(&d);
 	pthread_mutex_lock(&store.mu);
-	k = find(key);
+	k = find_live(key);
 	if (k != NULL && decode(k, &d, e) == -1)
 		rc = -1;
 	else if ((rc = fn(&d, k != NULL, arg, e)) == 1) {
-		if (k == NULL) {
+		if (k == NULL && (k = find(key)) == NULL) {
 			store.v = xreallocarray(store.v, store.n + 1, sizeof(store.v[0]));
 			k = &store.v[store.n++];
 			memset(k, 0, sizeof(*k));
@@ -93,6 +108,7 @@ mem_cas(struct kv_backend *kb, const char *key, kv_cas_fn fn, void *arg, struct 
 		}
 		buf_reset(&k->value);
 		ring_desc_encode(&d, &k->value);
+		k->deleted = 0;
 		k->version = ++store.version;
 		pthread_cond_broadcast(&store.changed);
 		rc = 0;
@@ -100,6 +116,22 @@ mem_cas(struct kv_backend *kb, const char *key, kv_cas_fn fn, void *arg, struct 
 	pthread_mutex_unlock(&store.mu);
 	ring_desc_free(&d);
 	return rc;
+}
+
+static int
+mem_delete(struct kv_backend *kb, const char *key, struct err *e)
+{
+	struct mem_key *k;
+
+	pthread_mutex_lock(&store.mu);
+	if ((k = find_live(key)) != NULL) {
+		buf_reset(&k->value);
+		k->deleted = 1;
+		k->version = ++store.version;
+		pthread_cond_broadcast(&store.changed);
+	}
+	pthread_mutex_unlock(&store.mu);
+	return 0;
 }
 
 static void
@@ -195,7 +227,7 @@ mem_close(struct kv_backend *kb)
 }
 
 static const struct kv_backend_ops mem_ops = {
-	mem_get, mem_cas, mem_watch, mem_next, mem_close,
+	mem_get, mem_cas, mem_delete, mem_watch, mem_next, mem_close,
 };
 
 struct kv_backend *

@@ -163,6 +163,15 @@ multi_get(struct kv_backend *kb, const char *key, struct ring_desc *d, struct er
 	return p->ops->get(p, key, d, e);
 }
 
+/* As dskit's: the primary only, never mirrored. */
+static int
+multi_delete(struct kv_backend *kb, const char *key, struct err *e)
+{
+	struct kv_backend *p = primary((struct multi *)kb);
+
+	return p->ops->del(p, key, e);
+}
+
 struct cas_tap {
 	kv_cas_fn		 fn;
 	void			*arg;
@@ -283,7 +292,7 @@ multi_close(struct kv_backend *kb)
 }
 
 static const struct kv_backend_ops multi_ops = {
-	multi_get, multi_cas, multi_watch, multi_next, multi_close,
+	multi_get, multi_cas, multi_delete, multi_watch, multi_next, multi_close,
 };
 
 static void

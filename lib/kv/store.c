@@ -64,6 +64,16 @@ kv_store_new(const struct kv_config *cfg)
 	return s;
 }
 
+static void
+entry_remove(struct kv_store *s, struct entry *e)
+{
+	RB_REMOVE(entry_tree, &s->entries, e);
+	ring_desc_free(&e->value);
+	free(e->key);
+	free(e);
+	s->st.keys--;
+}
+
 void
 kv_store_free(struct kv_store *s)
 {
@@ -72,12 +82,8 @@ kv_store_free(struct kv_store *s)
 
 	if (s == NULL)
 		return;
-	RB_FOREACH_SAFE(e, entry_tree, &s->entries, te) {
-		RB_REMOVE(entry_tree, &s->entries, e);
-		ring_desc_free(&e->value);
-		free(e->key);
-		free(e);
-	}
+	RB_FOREACH_SAFE(e, entry_tree, &s->entries, te)
+		entry_remove(s, e);
 	while ((w = TAILQ_FIRST(&s->watches)) != NULL)
 		kv_store_unwatch(s, w);
 	bqueue_free(s->local);
@@ -203,9 +209,10 @@ merge_value(struct kv_store *s, const char *key, const struct ring_desc *in, uin
 			return -1;
 		changed = ring_desc_merge(&e->value, in, cas_version > 0, time(NULL), change);
 	}
-	if (update_time_ms > e->update_time_ms) {
-		flags_changed = e->deleted != deleted;
-		e->deleted = deleted;
+	/* As dskit: only a newer delete moves the flags; nothing undeletes a key. */
+	if (deleted && update_time_ms > e->update_time_ms) {
+		flags_changed = !e->deleted;
+		e->deleted = 1;
 		e->update_time_ms = update_time_ms;
 	}
 	if (!changed && !flags_changed)
@@ -271,6 +278,42 @@ kv_store_cas(struct kv_store *s, const char *key, const struct ring_desc *value,
 	ring_desc_free(&change);
 	notify_watchers(s, key);
 	return KV_CAS_CHANGED;
+}
+
+enum kv_cas_result
+kv_store_delete(struct kv_store *s, const char *key, int64_t now_ms)
+{
+	struct entry *e = entry_find(s, key);
+	struct ring_desc whole;
+
+	if (e == NULL || e->deleted)
+		return KV_CAS_NO_CHANGE;
+	/* A live key has no update time: only deletes set it. */
+	e->update_time_ms = now_ms;
+	e->deleted = 1;
+	ring_desc_init(&whole);
+	prune_tombstones(s, e, &whole);
+	ring_desc_clone(&whole, &e->value);
+	e->version++;
+	broadcast(s, s->local, key, &whole, 1, e->update_time_ms, e->version);
+	ring_desc_free(&whole);
+	notify_watchers(s, key);
+	return KV_CAS_CHANGED;
+}
+
+size_t
+kv_store_remove_obsolete(struct kv_store *s, int64_t now_ms, int64_t timeout_ms)
+{
+	struct entry *e, *te;
+	size_t removed = 0;
+
+	RB_FOREACH_SAFE(e, entry_tree, &s->entries, te) {
+		if (!e->deleted || now_ms - e->update_time_ms <= timeout_ms)
+			continue;
+		entry_remove(s, e);
+		removed++;
+	}
+	return removed;
 }
 
 struct kv_watch *

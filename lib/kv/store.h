@@ -81,6 +81,18 @@ enum kv_cas_result {
 enum kv_cas_result kv_store_cas(struct kv_store *, const char *key, const struct ring_desc *,
 		    uint64_t cas_version, uint64_t *new_version, struct err *);
 
+/*
+ * dskit's Delete: marks the key deleted at now_ms and broadcasts its whole
+ * value so marked; readers see it absent from then on. KV_CAS_NO_CHANGE
+ * when it is absent or deleted already.
+ */
+enum kv_cas_result kv_store_delete(struct kv_store *, const char *key, int64_t now_ms);
+/*
+ * dskit's cleanupObsoleteEntries: forgets the keys deleted more than
+ * timeout_ms before now_ms (-memberlist.obsolete-entries-timeout); how many.
+ */
+size_t		 kv_store_remove_obsolete(struct kv_store *, int64_t now_ms, int64_t timeout_ms);
+
 /* Watch a key, or every key starting with prefix: fn(arg, key) after each change. */
 struct kv_watch	*kv_store_watch(struct kv_store *, const char *key, int prefix,
 		    void (*fn)(void *arg, const char *key), void *arg);

@@ -27,7 +27,8 @@ start_agent() {
 		-memberlist.bind-addr=127.0.0.1 -memberlist.bind-port="$mport" \
 		-server.http-listen-address=127.0.0.1 -server.http-listen-port="$hport" \
 		-memberlist.probe-interval=300ms -memberlist.probe-timeout=150ms \
-		-memberlist.gossip-interval=50ms -memberlist.pullpush-interval=2s "$@" \
+		-memberlist.gossip-interval=50ms -memberlist.pullpush-interval=2s \
+		-memberlist.obsolete-entries-timeout=3s "$@" \
 		>> "$DIR/agent$i.log" 2>&1 3>&- &
 	echo $! > "$DIR/pid$i"
 }
@@ -58,6 +59,15 @@ has_instance() {	# has_instance I KEY ID
 
 lacks_instance() {
 	! has_instance "$@"
+}
+
+key_deleted() {	# key_deleted I KEY: hidden from readers, kept marked deleted
+	! "$TOOLS/kv-tool" "$(sock "$1")" get "$2" > /dev/null &&
+		curl -sf "$(http "$1")/memberlist/kv" | jq -s -e --arg k "$2" '.[0] | any(.key == $k and .deleted)' > /dev/null
+}
+
+key_forgotten() {	# key_forgotten I KEY: no longer stored at all
+	curl -sf "$(http "$1")/memberlist/kv" | jq -s -e --arg k "$2" '.[0] | all(.key != $k)' > /dev/null
 }
 
 all_agents() {	# all_agents CHECK ARGS...: CHECK I ARGS for every agent
@@ -97,7 +107,7 @@ teardown() {
 		echo "--- agent-1 log"
 		tail -20 "$DIR/agent1.log"
 		# the agents a test started itself, and what they see
-		for i in 11 12 13 14 15 16 17; do
+		for i in $(seq 11 21); do
 			[ -f "$DIR/agent$i.log" ] || continue
 			echo "--- agent-$i log, then its members"
 			tail -10 "$DIR/agent$i.log"
@@ -157,6 +167,40 @@ teardown() {
 	assert_output --partial '"key":"collectors/ring"'
 }
 
+@test "ring-inspect delete marks a key deleted everywhere; it is forgotten after -memberlist.obsolete-entries-timeout" {
+	run "$TOOLS/kv-tool" "$(sock 2)" register collectors/compactor comp-1 10.0.0.7:9095 4
+	assert_success
+	run until_ok 20 all_agents has_instance collectors/compactor comp-1
+	assert_success
+	# comp-1 still heartbeats (it registered just now): refused without -force
+	run "$BIN/ring-inspect" -run-dir="$DIR/r6" -ring.key=compactor delete
+	assert_failure 1
+	assert_output --partial 'healthy=1'
+	assert_output --partial 'use -force'
+	run "$BIN/ring-inspect" -run-dir="$DIR/r6" -ring.key=compactor -force delete
+	assert_success
+	assert_output 'deleted collectors/compactor'
+	run until_ok 20 all_agents key_deleted collectors/compactor
+	assert_success
+	grep -q 'msg="deleted a key" key=collectors/compactor' "$DIR/agent6.log"
+	# the other keys are untouched
+	run has_instance 4 collectors/ring ing-1
+	assert_success
+	# 3 s after the delete every agent forgets it (dskit's cleanupObsoleteEntries)
+	run until_ok 20 all_agents key_forgotten collectors/compactor
+	assert_success
+	grep -q 'msg="forgot deleted keys" keys=1' "$DIR/agent1.log"
+	# a key not in the store is named
+	run "$BIN/ring-inspect" -run-dir="$DIR/r6" -ring.key=compactor delete
+	assert_failure 1
+	assert_output --partial 'nothing to delete'
+	# and the key can be written afresh
+	run "$TOOLS/kv-tool" "$(sock 8)" register collectors/compactor comp-2 10.0.0.8:9095 4
+	assert_success
+	run until_ok 20 all_agents has_instance collectors/compactor comp-2
+	assert_success
+}
+
 @test "an agent joining later gets the whole store by push/pull" {
 	"$TOOLS/kv-tool" "$(sock 1)" register collectors/ring ing-4 10.0.0.4:9095 8
 	start_agent 11 -memberlist.join="127.0.0.1:$(cat "$DIR/mport5")"
@@ -201,7 +245,7 @@ teardown() {
 	assert_output --regexp 'memberlist_client_cluster_members_count 1[01][^0-9]'
 	assert_output --regexp 'memberlist_client_cas_success_total [1-9]'
 	assert_output --partial 'memberlist_client_messages_in_broadcast_queue{queue="local"}'
-	assert_output --partial 'memberlist_client_kv_store_count 2'
+	assert_output --partial 'memberlist_client_kv_store_count 3'
 	# test 4's tombstone, per key as dskit's
 	assert_output --regexp 'memberlist_client_kv_store_value_tombstones\{key="collectors/ring"\} [1-9]'
 	assert_output --partial 'memberlist_client_kv_store_value_tombstones_removed_total{key="collectors/ring"} 0'
@@ -324,18 +368,18 @@ teardown() {
 @test "the join at start is retried with backoff: a seed that comes up late is joined" {
 	local p
 	p=$(free_port)
-	start_agent 15 -memberlist.join="127.0.0.1:$p" -memberlist.min-join-backoff=200ms \
+	start_agent 20 -memberlist.join="127.0.0.1:$p" -memberlist.min-join-backoff=200ms \
 		-memberlist.max-join-backoff=400ms -memberlist.max-join-retries=50
-	run until_ok 10 grep -q 'no address answered; retrying' "$DIR/agent15.log"
+	run until_ok 10 grep -q 'no address answered; retrying' "$DIR/agent20.log"
 	assert_success
-	MPORT=$p start_agent 16
-	run until_ok 20 members_alive 15 2
+	MPORT=$p start_agent 21
+	run until_ok 20 members_alive 20 2
 	assert_success
-	run until_ok 20 members_alive 16 2
+	run until_ok 20 members_alive 21 2
 	assert_success
-	run grep -c 'retrying' "$DIR/agent15.log"
+	run grep -c 'retrying' "$DIR/agent20.log"
 	assert_output --regexp '^[1-9]'
-	grep -q 'msg="joined the cluster"' "$DIR/agent15.log"
+	grep -q 'msg="joined the cluster"' "$DIR/agent20.log"
 }
 
 @test "-memberlist.abort-if-join-fails exits 1 once -memberlist.max-join-retries are spent" {
@@ -366,11 +410,11 @@ teardown() {
 }
 
 @test "join addresses take dskit's DNS service discovery: dns+ joins; a missing port or an unknown scheme is named" {
-	start_agent 18 -memberlist.join="dns+localhost:$(cat "$DIR/mport16")" \
+	start_agent 18 -memberlist.join="dns+localhost:$(cat "$DIR/mport21")" \
 		-memberlist.join=dns+no-port -memberlist.join=srv+x
 	run until_ok 20 members_alive 18 3
 	assert_success
-	run until_ok 20 members_alive 15 3
+	run until_ok 20 members_alive 20 3
 	assert_success
 	run cat "$DIR/agent18.log"
 	assert_output --partial 'msg="missing port in address given for dns+ service discovery" addr=dns+no-port'
@@ -383,8 +427,8 @@ teardown() {
 	ns=127.0.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
 	dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --listen-address="$ns" \
 		--bind-interfaces --port=53 --pid-file= --log-queries --log-facility="$DIR/dnsmasq.log" \
-		--srv-host="_memberlist._tcp.ringtail.test,localhost,$(cat "$DIR/mport15")" \
-		--srv-host="_memberlist._tcp.ringtail.test,localhost,$(cat "$DIR/mport16")" 3>&- &
+		--srv-host="_memberlist._tcp.ringtail.test,localhost,$(cat "$DIR/mport20")" \
+		--srv-host="_memberlist._tcp.ringtail.test,localhost,$(cat "$DIR/mport21")" 3>&- &
 	echo $! > "$DIR/pid-dnsmasq"
 	run until_ok 10 grep -q started "$DIR/dnsmasq.log"
 	assert_success

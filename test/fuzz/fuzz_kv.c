@@ -3,7 +3,8 @@
  * push/pull state. Never crash; a store's full state, merged into a fresh
  * store, is a fixed point from there on (merging it again changes nothing).
  * The message history keeps what came in, and each kept value prints as
- * JSON (the status page's viewMsg).
+ * JSON (the status page's viewMsg). Forgetting obsolete entries leaves no
+ * deleted key behind.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +40,15 @@ print_message(void *arg, const struct kv_message *m)
 	return 0;
 }
 
+static int
+abort_if_deleted(void *arg, const struct kv_key_info *ki)
+{
+	(void)arg;
+	if (ki->deleted)
+		abort();
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,6 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kv_store_local_state(u, &st3);
 	if (st2.len != st3.len || memcmp(st2.p, st3.p, st2.len) != 0)
 		abort();
+	kv_store_remove_obsolete(u, INT64_MAX / 2, 0);
+	kv_store_foreach(u, abort_if_deleted, NULL);
 	kv_history_foreach(h, KV_RECEIVED, print_message, NULL);
 	kv_history_foreach(h, KV_SENT, print_message, NULL);
 	kv_history_free(h);

@@ -52,6 +52,10 @@ metric_above() {	# metric_above I SERIES VALUE
 	awk -v v="$(metric "$1" "$2")" -v min="$3" 'BEGIN { exit !(v != "" && v > min) }'
 }
 
+create_revision() {	# the etcd revision that created collectors/ring
+	etcdctl --endpoints "$ETCD" get collectors/ring -w json | jq -e '.kvs[0].create_revision'
+}
+
 fresh_heartbeats() {	# fresh_heartbeats NODE: every instance beat in the last 2 s
 	inspect "$1" -ring.heartbeat-timeout=2s -json | jq -s -e 'length == 2 and all(.[]; .healthy)'
 }
@@ -118,6 +122,22 @@ fresh_heartbeats() {	# fresh_heartbeats NODE: every instance beat in the last 2 
 	# A graceful stop now leaves the memberlist ring.
 	kill -TERM "$(cat "$DIR/headpid2")"
 	until_ok 15 active_on 1 1
+}
+
+@test "ring-inspect delete removes the ring's key from etcd; a head still running writes it again" {
+	start_head 1 1 -ring.store=etcd -ring.etcd.endpoints="$ETCD"
+	until_ok 20 etcd_active 1
+	local created
+	created=$(create_revision)
+	run etcd_inspect delete
+	assert_failure 1
+	assert_output --partial 'use -force'
+	run etcd_inspect -force delete
+	assert_success
+	assert_output 'deleted collectors/ring'
+	# the key itself went (DeleteRange): the heartbeat creates it anew
+	until_ok 20 etcd_active 1
+	[ "$(create_revision)" -gt "$created" ]
 }
 
 @test "a corrupt ring value in etcd: clear errors and a metric, no crash; the ring comes back" {

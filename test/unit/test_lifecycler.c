@@ -256,6 +256,37 @@ client_prefix_watch_cas(void)
 	kv_close(kv);
 }
 
+/* A delete reaches watchers as an empty value; the key can then be written afresh. */
+static void
+client_delete(void)
+{
+	struct kv *w = open_inmemory(), *kv = open_inmemory();
+	struct ring_desc d;
+	struct err e;
+	char *key;
+
+	CHECK_INT(kv_cas(kv, "x/one", add_instance, "i1", &e), 0);
+	CHECK_INT(kv_watch(w, "x/one", 0, &e), 0);
+	ring_desc_init(&d);
+	CHECK_INT(kv_next(w, 1000, &key, &d, &e), 1);	/* the current value */
+	free(key);
+	ring_desc_free(&d);
+	CHECK_INT(kv_delete(kv, "x/one", &e), 0);
+	CHECK_INT(kv_get(kv, "x/one", &d, &e), 0);
+	CHECK_INT(kv_next(w, 1000, &key, &d, &e), 1);
+	CHECK_STR(key, "x/one");
+	CHECK_INT(d.n, 0);
+	free(key);
+	CHECK_INT(kv_delete(kv, "x/one", &e), 0);	/* absent: nothing to do */
+	CHECK_INT(kv_next(w, 10, &key, &d, &e), 0);
+	CHECK_INT(kv_cas(kv, "x/one", add_instance, "i2", &e), 0);
+	CHECK_INT(kv_get(kv, "x/one", &d, &e), 1);
+	CHECK(d.n == 1 && strcmp(d.inst[0].id, "i2") == 0);
+	ring_desc_free(&d);
+	kv_close(w);
+	kv_close(kv);
+}
+
 static int
 leaving_entry(struct ring_desc *d, int found, void *arg, struct err *e)
 {
@@ -310,4 +341,5 @@ UNIT_CASES(
 	UNIT_CASE(same_tokens_file_conflict_resolved),
 	UNIT_CASE(restart_after_leaving),
 	UNIT_CASE(client_prefix_watch_cas),
+	UNIT_CASE(client_delete),
 );
