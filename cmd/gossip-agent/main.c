@@ -59,6 +59,7 @@ struct opts {
 	struct transport_opts tr;
 	struct strlist	 join;
 	int		 abort_if_join_fails;
+	int		 abort_if_fast_join_fails;
 	int64_t		 rejoin_interval;
 	int64_t		 min_join_backoff;
 	int64_t		 max_join_backoff;
@@ -76,6 +77,7 @@ struct opts {
 	int64_t		 gossip_to_dead;
 	int64_t		 dead_reclaim;
 	int		 compression;
+	const char	*compression_algorithm;
 	int64_t		 stream_timeout;
 	int64_t		 probe_interval;
 	int64_t		 probe_timeout;
@@ -215,7 +217,13 @@ configure(struct agent *a)
 	c->retransmit_mult = (int)o->retransmit_factor;
 	c->gossip_to_dead_time = o->gossip_to_dead;
 	c->dead_node_reclaim_time = o->dead_reclaim;
-	c->compression = o->compression;
+	if (ml_compression_parse(o->compression_algorithm, &c->compression) == -1) {
+		log_error("invalid memberlist compression algorithm: want lzw or snappy",
+		    "value=%s", log_q(o->compression_algorithm));
+		return EXIT_USAGE;
+	}
+	if (!o->compression)
+		c->compression = ML_COMPRESS_OFF;
 	c->stream_timeout = o->stream_timeout;
 	c->probe_interval = o->probe_interval;
 	c->probe_timeout = o->probe_timeout;
@@ -262,9 +270,21 @@ join(struct agent *a)
 	strlist_free(&addrs);
 }
 
+static void
+join_failed(struct agent *a, const char *what, int abort)
+{
+	a->joined = 1;
+	log_error(what, "addresses=%zu retries=%d", a->o.join.n, a->join_backoff.retries);
+	if (abort) {
+		a->exit_code = EXIT_JOIN;
+		event_base_loopbreak(a->base);
+	}
+}
+
 /*
  * As dskit: the join at start is retried with backoff before it fails;
- * a failed rejoin (-memberlist.rejoin-interval) is only logged.
+ * a failed rejoin (-memberlist.rejoin-interval) is only logged. The first
+ * try is dskit's fast join: every address at once, not a few in turn.
  */
 static void
 on_join(void *arg, int joined)
@@ -285,6 +305,10 @@ on_join(void *arg, int joined)
 		    a->o.join.n);
 		return;
 	}
+	if (a->o.abort_if_fast_join_fails && a->join_backoff.retries == 0) {
+		join_failed(a, "fast-joining the cluster failed: no address answered", 1);
+		return;
+	}
 	/* dskit: 0 retries means none (its backoff alone would read it as forever). */
 	if (a->o.max_join_retries > 0 && backoff_ongoing(&a->join_backoff)) {
 		delay = backoff_next_delay(&a->join_backoff);
@@ -296,13 +320,8 @@ on_join(void *arg, int joined)
 		evtimer_add(a->join_retry, &tv);
 		return;
 	}
-	a->joined = 1;
-	log_error("joining the cluster failed: no address answered", "addresses=%zu retries=%d",
-	    a->o.join.n, a->join_backoff.retries);
-	if (a->o.abort_if_join_fails) {
-		a->exit_code = EXIT_JOIN;
-		event_base_loopbreak(a->base);
-	}
+	join_failed(a, "joining the cluster failed: no address answered",
+	    a->o.abort_if_join_fails);
 }
 
 static void
@@ -755,6 +774,9 @@ main(int argc, char **argv)
 		    "host:port of a member to join; repeatable; a name resolves to all its addresses" },
 		{ "memberlist.abort-if-join-fails", FLAG_BOOL, &o->abort_if_join_fails, "false",
 		    "exit 1 when no join address answers at start, retries included" },
+		{ "memberlist.abort-if-fast-join-fails", FLAG_BOOL, &o->abort_if_fast_join_fails,
+		    "false", "exit 1 when no join address answers the first join at start, before "
+		    "any retry" },
 		{ "memberlist.min-join-backoff", FLAG_DURATION, &o->min_join_backoff, "1s",
 		    "the first wait before the join at start is tried again" },
 		{ "memberlist.max-join-backoff", FLAG_DURATION, &o->max_join_backoff, "1m",
@@ -788,8 +810,11 @@ main(int argc, char **argv)
 		{ "memberlist.dead-node-reclaim-time", FLAG_DURATION, &o->dead_reclaim, "0s",
 		    "after this long a dead node's name may come back with another address (0: never)" },
 		{ "memberlist.compression-enabled", FLAG_BOOL, &o->compression, "true",
-		    "LZW-compress gossip when it is smaller" },
-		{ "memberlist.stream-timeout", FLAG_DURATION, &o->stream_timeout, "10s",
+		    "compress gossip when it is smaller, with -memberlist.compression-algorithm" },
+		{ "memberlist.compression-algorithm", FLAG_STRING, &o->compression_algorithm, "lzw",
+		    "lzw, or snappy (less CPU; read by Go memberlist only in grafana's fork, "
+		    "as in dskit)" },
+		{ "memberlist.stream-timeout", FLAG_DURATION, &o->stream_timeout, "2s",
 		    "timeout of a push/pull or other TCP exchange" },
 		{ "memberlist.probe-interval", FLAG_DURATION, &o->probe_interval, "5s",
 		    "how often a random node is probed (ringtail; dskit fixes 5s)" },
@@ -821,6 +846,7 @@ main(int argc, char **argv)
 		HTTP_KEYS,
 		{ "memberlist.join", "memberlist.join_members" },
 		{ "memberlist.abort-if-join-fails", "memberlist.abort_if_cluster_join_fails" },
+		{ "memberlist.abort-if-fast-join-fails", "memberlist.abort_if_cluster_fast_join_fails" },
 		{ "memberlist.rejoin-interval", "memberlist.rejoin_interval" },
 		{ "memberlist.min-join-backoff", "memberlist.min_join_backoff" },
 		{ "memberlist.max-join-backoff", "memberlist.max_join_backoff" },
@@ -838,6 +864,7 @@ main(int argc, char **argv)
 		{ "memberlist.gossip-to-dead-nodes-time", "memberlist.gossip_to_dead_nodes_time" },
 		{ "memberlist.dead-node-reclaim-time", "memberlist.dead_node_reclaim_time" },
 		{ "memberlist.compression-enabled", "memberlist.compression_enabled" },
+		{ "memberlist.compression-algorithm", "memberlist.compression_algorithm" },
 		{ "memberlist.stream-timeout", "memberlist.stream_timeout" },
 		{ "memberlist.packet-dial-timeout", "memberlist.packet_dial_timeout" },
 		{ "memberlist.packet-write-timeout", "memberlist.packet_write_timeout" },

@@ -132,8 +132,10 @@ dnssd_expand(const char *const *in, size_t n, struct strlist *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *plus = strchr(in[i], '+'), *name;
+		char host[DNSSD_NAME_MAX];
 		struct hostport hp;
 		size_t qlen;
+		int port;
 
 		if (plus == NULL) {
 			push(out, xstrdup(in[i]));
@@ -141,13 +143,17 @@ dnssd_expand(const char *const *in, size_t n, struct strlist *out)
 		}
 		qlen = (size_t)(plus - in[i]);
 		name = plus + 1;
+		/* dns+ is an A/AAAA lookup, which the join does anyway: the name goes as it is. */
 		if (qlen == 3 && strncmp(in[i], "dns", 3) == 0) {
 			hostport_split(name, &hp);
-			if (*hp.port == '\0' || hp.hostlen == 0)
+			if (*hp.port == '\0')
 				log_warn("missing port in address given for dns+ service discovery",
 				    "addr=%s", log_q(in[i]));
+			else if (hostport_parse(name, host, sizeof(host), -1, &port) == -1)
+				log_warn("bad host or port in a dns+ join address", "addr=%s",
+				    log_q(in[i]));
 			else
-				append(out, hp.host, hp.hostlen, hp.port);
+				push(out, xstrdup(name));
 		} else if ((qlen == 6 && strncmp(in[i], "dnssrv", 6) == 0) ||
 		    (qlen == 9 && strncmp(in[i], "dnssrvnoa", 9) == 0))
 			expand_srv(in[i], name, out);

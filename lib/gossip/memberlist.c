@@ -159,7 +159,7 @@ ml_config_default(struct ml_config *c)
 	c->pushpull_interval = 30000;
 	c->stream_timeout = 10000;
 	c->awareness_max = 8;
-	c->compression = 1;
+	c->compression = ML_COMPRESS_LZW;
 	c->packet_budget = 1400;
 }
 
@@ -1157,8 +1157,8 @@ encode_local_state(struct memberlist *m, int join, struct buf *out)
 	}
 	buf_put_bytes(&msg, user.p, user.len);
 	/* Streams are always compressed when compression is on. */
-	if (m->cfg.compression)
-		ml_compress_put(out, msg.p, msg.len);
+	if (m->cfg.compression != ML_COMPRESS_OFF)
+		ml_compress_put(out, msg.p, msg.len, m->cfg.compression);
 	else
 		buf_put_bytes(out, msg.p, msg.len);
 	buf_free(&user);

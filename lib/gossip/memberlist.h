@@ -41,7 +41,7 @@ struct ml_config {
 	int64_t		 dead_node_reclaim_time;
 	int64_t		 stream_timeout;
 	int		 awareness_max;
-	int		 compression;
+	enum ml_compression compression;
 	size_t		 packet_budget;		/* UDPBufferSize */
 	const struct transport_opts *transport;	/* NULL: stock UDP packets and TCP streams */
 	/*

@@ -1,4 +1,5 @@
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <snappy-c.h>
@@ -309,14 +310,40 @@ ml_label_strip(struct ml_bytes *pkt, struct ml_bytes *label, struct err *e)
 	return 0;
 }
 
+int
+ml_compression_parse(const char *s, enum ml_compression *out)
+{
+	if (strcmp(s, "lzw") == 0)
+		*out = ML_COMPRESS_LZW;
+	else if (strcmp(s, "snappy") == 0)
+		*out = ML_COMPRESS_SNAPPY;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+snappy_put(struct buf *z, const void *msg, size_t n)
+{
+	size_t len = snappy_max_compressed_length(n);
+
+	buf_reserve(z, len);
+	if (snappy_compress(msg, n, (char *)z->p + z->len, &len) != SNAPPY_OK)
+		abort();	/* only for an output buffer below the maximum length */
+	z->len += len;
+}
+
 void
-ml_compress_put(struct buf *b, const void *msg, size_t n)
+ml_compress_put(struct buf *b, const void *msg, size_t n, enum ml_compression algo)
 {
 	struct buf z = { 0 };
 	struct ml_compress c;
 
-	lzw_compress(&z, msg, n);
-	c.algo = 0;
+	if (algo == ML_COMPRESS_SNAPPY)
+		snappy_put(&z, msg, n);
+	else
+		lzw_compress(&z, msg, n);
+	c.algo = (uint8_t)algo;
 	c.buf.p = z.p != NULL ? z.p : (const uint8_t *)"";
 	c.buf.n = z.len;
 	buf_put_u8(b, ML_COMPRESS);
@@ -325,15 +352,15 @@ ml_compress_put(struct buf *b, const void *msg, size_t n)
 }
 
 int
-ml_packet_put(struct buf *out, const void *msg, size_t n, int compress, int crc,
+ml_packet_put(struct buf *out, const void *msg, size_t n, enum ml_compression algo, int crc,
     const void *label, size_t label_len, struct err *e)
 {
 	struct buf z = { 0 };
 
 	if (label_len > 0 && ml_label_put(out, label, label_len, e) == -1)
 		return -1;
-	if (compress) {
-		ml_compress_put(&z, msg, n);
+	if (algo != ML_COMPRESS_OFF) {
+		ml_compress_put(&z, msg, n, algo);
 		if (z.len < n) {
 			msg = z.p;
 			n = z.len;

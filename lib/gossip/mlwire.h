@@ -167,17 +167,30 @@ int	ml_label_put(struct buf *, const void *label, size_t n, struct err *);
  */
 int	ml_label_strip(struct ml_bytes *pkt, struct ml_bytes *label, struct err *);
 
-/* 9 + compress{Algo 0, Buf: LZW of msg}. */
-void	ml_compress_put(struct buf *, const void *msg, size_t n);
+/*
+ * What a sender compresses with: compress.Algo on the wire, or off. Every
+ * receiver here decodes both; Go's memberlist decodes snappy only in
+ * grafana's fork (dskit's -memberlist.compression-algorithm).
+ */
+enum ml_compression {
+	ML_COMPRESS_OFF = -1,
+	ML_COMPRESS_LZW = 0,
+	ML_COMPRESS_SNAPPY = 1,
+};
+/* "lzw" or "snappy" (dskit's names): 0, or -1. */
+int	ml_compression_parse(const char *, enum ml_compression *);
+
+/* 9 + compress{Algo, Buf: msg compressed so}; algo is not ML_COMPRESS_OFF. */
+void	ml_compress_put(struct buf *, const void *msg, size_t n, enum ml_compression algo);
 /*
  * One packet as memberlist sends it: the label header (label_len 0: none),
- * then with crc the CRC header, then msg, LZW-compressed when compress is
- * set and that makes it smaller. out must not hold msg: each layer is
- * written after the one before. Read back by ml_label_strip, then
- * ml_packet_walk. -1 only for a label of the wrong size.
+ * then with crc the CRC header, then msg, compressed with algo when that
+ * makes it smaller. out must not hold msg: each layer is written after the
+ * one before. Read back by ml_label_strip, then ml_packet_walk. -1 only
+ * for a label of the wrong size.
  */
-int	ml_packet_put(struct buf *out, const void *msg, size_t n, int compress, int crc,
-	    const void *label, size_t label_len, struct err *);
+int	ml_packet_put(struct buf *out, const void *msg, size_t n, enum ml_compression algo,
+	    int crc, const void *label, size_t label_len, struct err *);
 /*
  * body is a compress message after its type byte: decode it and append the
  * decompressed message to out (LZW or snappy, at most ML_DECOMPRESSED_MAX).

@@ -269,7 +269,7 @@ kv_gossip_open(const struct kv_gossip_config *c, struct err *e)
 	mc.name = b->name;
 	mc.bind_addr = c->bind_addr;
 	mc.bind_port = c->bind_port;
-	mc.compression = c->compression;
+	mc.compression = c->compression ? ML_COMPRESS_LZW : ML_COMPRESS_OFF;
 	mc.label = c->cluster_label;
 	mc.transport = &b->tr;
 	if (b->tr.mode == TRANSPORT_TCP)

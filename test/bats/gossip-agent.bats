@@ -382,7 +382,7 @@ teardown() {
 	grep -q 'msg="joined the cluster"' "$DIR/agent20.log"
 }
 
-@test "-memberlist.abort-if-join-fails exits 1 once -memberlist.max-join-retries are spent" {
+@test "-memberlist.abort-if-join-fails exits 1 once -memberlist.max-join-retries are spent; -memberlist.abort-if-fast-join-fails at the first failure" {
 	local p
 	p=$(free_port)
 	mkdir -p "$DIR/r17"
@@ -404,6 +404,14 @@ teardown() {
 		-memberlist.max-join-retries=0
 	assert_failure 1
 	refute_output --partial 'retrying'
+	# the fast join is the first one: no retry, whatever -memberlist.max-join-retries says
+	run timeout 30 "$BIN/gossip-agent" -run-dir="$DIR/r17" -memberlist.transport=udp \
+		-memberlist.bind-addr=127.0.0.1 -memberlist.bind-port=0 \
+		-server.http-listen-address=127.0.0.1 -server.http-listen-port=0 \
+		-memberlist.join="127.0.0.1:$p" -memberlist.abort-if-fast-join-fails
+	assert_failure 1
+	refute_output --partial 'retrying'
+	assert_output --partial 'level=error prog=gossip-agent msg="fast-joining the cluster failed: no address answered" addresses=1 retries=0'
 	run "$BIN/gossip-agent" -memberlist.max-join-retries=-1
 	assert_failure 100
 	assert_output --partial 'must not be negative'
@@ -443,4 +451,21 @@ teardown() {
 	assert_output --partial 'query[SRV] _memberlist._tcp.ringtail.test'
 	run grep 'msg="joined the cluster"' "$DIR/agent19.log"
 	assert_output --partial 'nodes_contacted=2'
+}
+
+@test "-memberlist.compression-algorithm=snappy: an agent sending snappy and the LZW agents read each other" {
+	start_agent 22 -memberlist.compression-algorithm=snappy \
+		-memberlist.join="127.0.0.1:$(cat "$DIR/mport3")"
+	run until_ok 20 has_instance 22 collectors/ring ing-1
+	assert_success
+	"$TOOLS/kv-tool" "$(sock 22)" register collectors/ring ing-22 10.0.0.22:9095 16
+	run until_ok 20 all_agents has_instance collectors/ring ing-22
+	assert_success
+	"$TOOLS/kv-tool" "$(sock 5)" register collectors/ring ing-5 10.0.0.5:9095 16
+	run until_ok 20 has_instance 22 collectors/ring ing-5
+	assert_success
+	stop_agent 22
+	run "$BIN/gossip-agent" -memberlist.compression-algorithm=zstd
+	assert_failure 100
+	assert_output --partial 'msg="invalid memberlist compression algorithm: want lzw or snappy" value=zstd'
 }

@@ -75,7 +75,8 @@ join_addresses_expand_as_dskit(void)
 {
 	static const char *const in[] = {
 		"10.0.0.1:7946", "gossip-ring:7946", "dns+gossip-ring.cortex.svc:7946",
-		"dns+[::1]:7947", "dns+no-port", "dns+:7946", "srv+name", "[fe80::1]:7946",
+		"dns+[::1]:7947", "dns+no-port", "dns+:7946", "dns+h:abc", "dns+h:70000",
+		"srv+name", "[fe80::1]:7946",
 	};
 	static const char *const want[] = {
 		"10.0.0.1:7946", "gossip-ring:7946", "gossip-ring.cortex.svc:7946", "[::1]:7947",

@@ -275,7 +275,7 @@ packet_layers_round_trip(void)
 	struct err e;
 
 	CHECK_INT(ml_compound_put(&c, parts, 3, &e), 0);
-	ml_compress_put(&z, c.p, c.len);
+	ml_compress_put(&z, c.p, c.len, ML_COMPRESS_LZW);
 	CHECK_INT(ml_label_put(&pkt, "prod", 4, &e), 0);
 	ml_crc_put(&pkt, z.p, z.len);
 	in = BN(pkt.p, pkt.len);
@@ -307,14 +307,17 @@ packet_put_every_layer(void)
 
 	msg[0] = ML_USER;
 	memset(msg + 1, 'x', sizeof(msg) - 1);
-	for (int mix = 0; mix < 8; mix++) {
-		int compress = mix & 1, crc = mix & 2, labelled = mix & 4;
+	for (int mix = 0; mix < 12; mix++) {
+		int crc = mix & 2, labelled = mix & 4;
+		enum ml_compression algo = mix & 8 ? ML_COMPRESS_SNAPPY :
+		    mix & 1 ? ML_COMPRESS_LZW : ML_COMPRESS_OFF;
+		int compress = algo != ML_COMPRESS_OFF;
 		struct buf pkt = { 0 };
 		struct seen s = { 0 };
 		struct ml_bytes in, label;
 		size_t at = 0;
 
-		CHECK_INT(ml_packet_put(&pkt, msg, sizeof(msg), compress, crc,
+		CHECK_INT(ml_packet_put(&pkt, msg, sizeof(msg), algo, crc,
 		    labelled ? "blue" : NULL, labelled ? 4 : 0, &e), 0);
 		if (labelled) {
 			CHECK_INT(pkt.p[0], ML_HAS_LABEL);
@@ -325,6 +328,9 @@ packet_put_every_layer(void)
 			at += 5;
 		}
 		CHECK_INT(pkt.p[at], compress ? ML_COMPRESS : ML_USER);
+		/* compress{Algo, Buf}: a fixmap of 2, "Algo", then the algorithm's number */
+		if (compress)
+			CHECK_INT(pkt.p[at + 7], algo);
 		CHECK(compress ? pkt.len < sizeof(msg) : pkt.len == at + sizeof(msg));
 		in = BN(pkt.p, pkt.len);
 		CHECK_INT(ml_label_strip(&in, &label, &e), 0);
@@ -339,10 +345,13 @@ packet_put_every_layer(void)
 	{
 		struct buf pkt = { 0 };
 
-		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, 1, 0, NULL, 0, &e), 0);
+		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, ML_COMPRESS_LZW, 0, NULL, 0, &e), 0);
 		CHECK_MEM(pkt.p, pkt.len, "\x08hi", 3);
-		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, 0, 0, "", 0, &e), 0);
-		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, 0, 0, "x", 256, &e), -1);
+		buf_reset(&pkt);
+		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, ML_COMPRESS_SNAPPY, 0, NULL, 0, &e), 0);
+		CHECK_MEM(pkt.p, pkt.len, "\x08hi", 3);
+		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, ML_COMPRESS_OFF, 0, "", 0, &e), 0);
+		CHECK_INT(ml_packet_put(&pkt, "\x08hi", 3, ML_COMPRESS_OFF, 0, "x", 256, &e), -1);
 		buf_free(&pkt);
 	}
 }
