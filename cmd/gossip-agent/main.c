@@ -85,6 +85,7 @@ struct opts {
 	int64_t		 local_updates_timeout;
 	int64_t		 left_ingesters_timeout;
 	int64_t		 obsolete_timeout;
+	int64_t		 notify_interval;
 	int64_t		 history_bytes;
 	const char	*cluster_label;
 	int		 label_check_disabled;
@@ -237,9 +238,9 @@ configure(struct agent *a)
 		    "and -memberlist.max-join-retries must not be negative", "%s", "");
 		return EXIT_USAGE;
 	}
-	if (o->obsolete_timeout < 0) {
-		log_error("bad -memberlist.obsolete-entries-timeout: must not be negative",
-		    "value_ms=%lld", (long long)o->obsolete_timeout);
+	if (o->obsolete_timeout < 0 || o->notify_interval < 0) {
+		log_error("bad -memberlist.obsolete-entries-timeout or -memberlist.notify-interval: "
+		    "must not be negative", "%s", "");
 		return EXIT_USAGE;
 	}
 	if (o->history_bytes < 0) {
@@ -619,7 +620,8 @@ setup_socket(struct agent *a)
 		return EXIT_SYSTEM;
 	}
 	snprintf(a->sock_path, sizeof(a->sock_path), "%s/%s", a->o.run_dir, KV_API_SOCKET);
-	if ((a->api = kv_api_listen(a->base, a->sock_path, a->kv, a->ml, &e)) == NULL) {
+	if ((a->api = kv_api_listen(a->base, a->sock_path, a->kv, a->ml, a->o.notify_interval,
+	    &e)) == NULL) {
 		log_error("cannot listen on the unix socket", "err=%s", log_q(e.msg));
 		return EXIT_SYSTEM;
 	}
@@ -827,6 +829,9 @@ main(int argc, char **argv)
 		    "made here to be gossiped before leaving (0: until they are)" },
 		{ "memberlist.left-ingesters-timeout", FLAG_DURATION, &o->left_ingesters_timeout,
 		    "5m", "how long a LEFT ring entry (a tombstone) is kept before it is removed" },
+		{ "memberlist.notify-interval", FLAG_DURATION, &o->notify_interval, "0s",
+		    "a watcher of the socket gets a key's changes at most this often, whatever it "
+		    "asks (0: as it asks, 100ms by default)" },
 		{ "memberlist.obsolete-entries-timeout", FLAG_DURATION, &o->obsolete_timeout, "30s",
 		    "how long a deleted key is kept (and gossiped as deleted) before it is forgotten "
 		    "(0: kept)" },
@@ -875,6 +880,7 @@ main(int argc, char **argv)
 		    "memberlist.broadcast_timeout_for_local_updates_on_shutdown" },
 		{ "memberlist.left-ingesters-timeout", "memberlist.left_ingesters_timeout" },
 		{ "memberlist.obsolete-entries-timeout", "memberlist.obsolete_entries_timeout" },
+		{ "memberlist.notify-interval", "memberlist.notify_interval" },
 		{ "memberlist.message-history-buffer-bytes", "memberlist.message_history_buffer_bytes" },
 		{ "memberlist.cluster-label", "memberlist.cluster_label" },
 		{ "memberlist.cluster-label-verification-disabled",

@@ -44,6 +44,7 @@ struct kv_api {
 	struct usock_server	*srv;
 	struct kv_store		*store;
 	struct memberlist	*ml;
+	int64_t			 min_interval_ms;	/* -memberlist.notify-interval */
 	uint64_t		 watch_events;
 };
 
@@ -271,6 +272,8 @@ do_watch(struct kv_api *api, struct api_conn *ac, uint64_t id,
 	w->ac = ac;
 	w->id = id;
 	w->interval_ms = q->min_interval_ms > 0 ? q->min_interval_ms : KV_API_WATCH_INTERVAL;
+	if (w->interval_ms < api->min_interval_ms)
+		w->interval_ms = api->min_interval_ms;
 	w->timer = evtimer_new(api->base, watcher_tick, w);
 	w->w = kv_store_watch(api->store, q->key, q->prefix, watcher_changed, w);
 	LIST_INSERT_HEAD(&ac->watchers, w, link);
@@ -340,7 +343,7 @@ on_closed(void *arg, struct usock_conn *c)
 
 struct kv_api *
 kv_api_listen(struct event_base *base, const char *path, struct kv_store *store,
-    struct memberlist *ml, struct err *e)
+    struct memberlist *ml, int64_t min_interval_ms, struct err *e)
 {
 	static const struct usock_cb cb = { on_frame, on_closed };
 	struct kv_api *api = xcalloc(1, sizeof(*api));
@@ -348,6 +351,7 @@ kv_api_listen(struct event_base *base, const char *path, struct kv_store *store,
 	api->base = base;
 	api->store = store;
 	api->ml = ml;
+	api->min_interval_ms = min_interval_ms;
 	if ((api->srv = usock_listen(base, path, &cb, api, e)) == NULL) {
 		free(api);
 		return NULL;

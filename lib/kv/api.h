@@ -22,8 +22,9 @@ struct kv_api;
 #define KV_API_SOCKET		"gossip-agent.sock"
 #define KV_API_WATCH_INTERVAL	100	/* ms between two events of one key, by default */
 
+/* Watch events of one key come at most once per min_interval_ms, whatever a watch asks. */
 struct kv_api	*kv_api_listen(struct event_base *, const char *path, struct kv_store *,
-		    struct memberlist *, struct err *);
+		    struct memberlist *, int64_t min_interval_ms, struct err *);
 void		 kv_api_free(struct kv_api *);
 void		 kv_api_stats(const struct kv_api *, struct usock_stats *, uint64_t *watch_events);
 

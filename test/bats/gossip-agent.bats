@@ -469,3 +469,25 @@ teardown() {
 	assert_failure 100
 	assert_output --partial 'msg="invalid memberlist compression algorithm: want lzw or snappy" value=zstd'
 }
+
+@test "-memberlist.notify-interval: a watcher gets a key's changes at most that often, whatever it asks" {
+	start_agent 23 -memberlist.notify-interval=3s
+	until_ok 10 test -S "$(sock 23)"
+	"$TOOLS/kv-tool" "$(sock 23)" watch collectors/burst > "$DIR/burst.out" &
+	local w=$! i
+	until_ok 10 test -s "$DIR/burst.out"	# the current value (none) comes at once
+	for i in 1 2 3 4 5; do
+		"$TOOLS/kv-tool" "$(sock 23)" register collectors/burst "b-$i" "10.0.1.$i:9095" 4
+		sleep 0.3
+	done
+	# the five changes (1.5 s) come as one event after the interval, not five
+	run until_ok 10 grep -q '^collectors/burst [0-9]* 5 ' "$DIR/burst.out"
+	kill "$w" 2>/dev/null || true
+	assert_success
+	run wc -l < "$DIR/burst.out"
+	assert_output 2
+	stop_agent 23
+	run "$BIN/gossip-agent" -memberlist.notify-interval=-1s
+	assert_failure 100
+	assert_output --partial 'must not be negative'
+}
