@@ -66,7 +66,7 @@ struct opts {
 	int64_t		 max_join_retries;
 	const char	*nodename;
 	int		 randomize;
-	const char	*bind_addr;
+	struct strlist	 bind_addr;
 	int64_t		 bind_port;
 	const char	*advertise_addr;
 	int64_t		 advertise_port;
@@ -208,7 +208,8 @@ configure(struct agent *a)
 		snprintf(a->name, sizeof(a->name), "%s", host);
 	ml_config_default(c);
 	c->name = a->name;
-	c->bind_addr = o->bind_addr;
+	c->bind_addrs = (const char *const *)o->bind_addr.v;
+	c->nbind = o->bind_addr.n;
 	c->bind_port = (int)o->bind_port;
 	c->advertise_addr = o->advertise_addr;
 	c->advertise_port = (int)o->advertise_port;
@@ -748,6 +749,7 @@ teardown(struct agent *a)
 		event_base_free(a->base);
 	metrics_free(a->metrics);
 	strlist_free(&a->o.join);
+	strlist_free(&a->o.bind_addr);
 }
 
 int
@@ -791,8 +793,8 @@ main(int argc, char **argv)
 		    "name of this node in the cluster (empty: the hostname)" },
 		{ "memberlist.randomize-node-name", FLAG_BOOL, &o->randomize, "true",
 		    "add a random suffix to the node name" },
-		{ "memberlist.bind-addr", FLAG_STRING, &o->bind_addr, "0.0.0.0",
-		    "IP address to listen on for gossip" },
+		{ "memberlist.bind-addr", FLAG_LIST, &o->bind_addr, NULL,
+		    "IP address to listen on for gossip; repeatable (0.0.0.0 when none)" },
 		{ "memberlist.bind-port", FLAG_INT, &o->bind_port, "7946",
 		    "port to listen on for gossip (0: any free port, logged)" },
 		{ "memberlist.advertise-addr", FLAG_STRING, &o->advertise_addr, "",

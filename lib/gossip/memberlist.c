@@ -145,7 +145,6 @@ void
 ml_config_default(struct ml_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->bind_addr = "0.0.0.0";
 	c->bind_port = 7946;
 	c->probe_interval = 5000;
 	c->probe_timeout = 2000;
@@ -1630,6 +1629,9 @@ ml_create(struct event_base *base, const struct ml_config *cfg, const struct ml_
 {
 	struct memberlist *m = xcalloc(1, sizeof(*m));
 	struct transport_cb cb = { on_packet, on_stream, stream_complete };
+	static const char *const any[] = { "0.0.0.0" };
+	const char *const *bind = cfg->nbind > 0 ? cfg->bind_addrs : any;
+	size_t nbind = cfg->nbind > 0 ? cfg->nbind : 1;
 	const char *adv = cfg->advertise_addr;
 	struct ml_alive a = { .incarnation = 1 };
 
@@ -1647,13 +1649,13 @@ ml_create(struct event_base *base, const struct ml_config *cfg, const struct ml_
 	m->bq = bqueue_new();
 	buf_put_bytes(&m->meta, cfg->meta.p, cfg->meta.n);
 	if (adv == NULL || *adv == '\0')
-		adv = strcmp(cfg->bind_addr, "0.0.0.0") == 0 || strcmp(cfg->bind_addr, "::") == 0 ?
-		    "127.0.0.1" : cfg->bind_addr;
+		adv = strcmp(bind[0], "0.0.0.0") == 0 || strcmp(bind[0], "::") == 0 ?
+		    "127.0.0.1" : bind[0];
 	if (parse_ip16(adv, m->addr) == -1) {
 		err_set(e, "advertise address %s is not an IP address", adv);
 		goto fail;
 	}
-	m->t = transport_create(base, cfg->bind_addr, cfg->bind_port, (int)cfg->stream_timeout,
+	m->t = transport_create(base, bind, nbind, cfg->bind_port, (int)cfg->stream_timeout,
 	    cfg->transport, adv, cfg->advertise_port, &cb, m, e);
 	if (m->t == NULL)
 		goto fail;

@@ -24,9 +24,10 @@ struct transport_opts;
 /* Durations in milliseconds; defaults are dskit's (ml_config_default). */
 struct ml_config {
 	const char	*name;
-	const char	*bind_addr;
+	const char *const *bind_addrs;		/* nbind 0: 0.0.0.0 */
+	size_t		 nbind;
 	int		 bind_port;
-	const char	*advertise_addr;	/* NULL or "": bind_addr (127.0.0.1 if unspecified) */
+	const char	*advertise_addr;	/* NULL or "": the first bind address (127.0.0.1 if unspecified) */
 	int		 advertise_port;	/* 0: the bound port */
 	int64_t		 probe_interval;
 	int64_t		 probe_timeout;

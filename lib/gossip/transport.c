@@ -51,14 +51,21 @@ TAILQ_HEAD(pending_q, pending);
 struct tstream;
 LIST_HEAD(tstream_list, tstream);
 
+/* One -memberlist.bind-addr: a TCP listener and, in udp mode, a UDP socket. */
+struct listen {
+	struct evconnlistener	*tcp;
+	int			 udp;
+	struct event		*udp_ev;
+};
+
 struct transport {
 	struct event_base	*base;
 	struct transport_cb	 cb;
 	void			*arg;
 	struct transport_opts	 o;
-	int			 udp;
-	struct event		*udp_ev;
-	struct evconnlistener	*listener;
+	struct listen		*ls;		/* one per bind address */
+	size_t			 nls;
+	int			 udp;		/* udp mode: packets go out of the first */
 	int			 port;
 	struct timeval		 timeout;
 	uint8_t			*rbuf;
@@ -639,22 +646,73 @@ transport_port(const struct transport *t)
 }
 
 static int
-bind_udp(struct transport *t, const struct addrinfo *ai, struct err *e)
+bind_udp(struct transport *t, struct listen *l, const struct addrinfo *ai, struct err *e)
 {
 	int one = 1, rcv = UDP_RCVBUF;
 
-	t->udp = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->udp == -1)
+	l->udp = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->udp == -1)
 		return err_errno(e, "udp socket");
-	setsockopt(t->udp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(l->udp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* As memberlist: ask for 2 MiB, halving until the kernel takes it. */
-	while (rcv >= 65536 && setsockopt(t->udp, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)) == -1)
+	while (rcv >= 65536 && setsockopt(l->udp, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)) == -1)
 		rcv /= 2;
-	if (bind(t->udp, ai->ai_addr, ai->ai_addrlen) == -1)
+	if (bind(l->udp, ai->ai_addr, ai->ai_addrlen) == -1)
 		return err_errno(e, "bind udp port %d", t->port);
-	t->udp_ev = event_new(t->base, t->udp, EV_READ | EV_PERSIST, udp_read, t);
-	event_add(t->udp_ev, NULL);
+	l->udp_ev = event_new(t->base, l->udp, EV_READ | EV_PERSIST, udp_read, t);
+	event_add(l->udp_ev, NULL);
 	return 0;
+}
+
+static void
+port_set(struct sockaddr *sa, int port)
+{
+	if (sa->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+}
+
+/*
+ * Listen on addr at t->port; the first address with port 0 lets the kernel
+ * pick it for the others, TCP first so that UDP takes the same.
+ */
+static int
+listen_on(struct transport *t, const char *addr, struct err *e)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	    .ai_socktype = SOCK_STREAM }, *ai;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct listen *l;
+	char portstr[16];
+	int rc;
+
+	snprintf(portstr, sizeof(portstr), "%d", t->port);
+	if ((rc = getaddrinfo(addr, portstr, &hints, &ai)) != 0)
+		return err_set(e, "bind address %s: %s", addr, gai_strerror(rc));
+	t->ls = xreallocarray(t->ls, t->nls + 1, sizeof(*t->ls));
+	l = &t->ls[t->nls++];
+	memset(l, 0, sizeof(*l));
+	l->udp = -1;
+	l->tcp = evconnlistener_new_bind(t->base, accept_conn, t,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    ai->ai_addr, (int)ai->ai_addrlen);
+	if (l->tcp == NULL) {
+		err_errno(e, "bind tcp %s:%d", addr, t->port);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	getsockname(evconnlistener_get_fd(l->tcp), (struct sockaddr *)&ss, &sslen);
+	t->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	rc = 0;
+	if (t->o.mode == TRANSPORT_UDP) {
+		port_set(ai->ai_addr, t->port);
+		rc = bind_udp(t, l, ai, e);
+	}
+	freeaddrinfo(ai);
+	return rc;
 }
 
 /* tcp mode: the "ip:port" every packet names as its sender (Go's TCPAddr form). */
@@ -680,19 +738,14 @@ set_self(struct transport *t, const char *ip, int port, struct err *e)
 }
 
 struct transport *
-transport_create(struct event_base *base, const char *bind_addr, int port, int stream_timeout_ms,
-    const struct transport_opts *opts, const char *advertise_ip, int advertise_port,
-    const struct transport_cb *cb, void *arg, struct err *e)
+transport_create(struct event_base *base, const char *const *bind_addrs, size_t nbind, int port,
+    int stream_timeout_ms, const struct transport_opts *opts, const char *advertise_ip,
+    int advertise_port, const struct transport_cb *cb, void *arg, struct err *e)
 {
 	struct transport *t = xcalloc(1, sizeof(*t));
-	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-	    .ai_socktype = SOCK_STREAM }, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	char portstr[16];
-	int rc;
 
 	t->base = base;
+	t->port = port;
 	t->cb = *cb;
 	t->arg = arg;
 	t->udp = -1;
@@ -706,42 +759,19 @@ transport_create(struct event_base *base, const char *bind_addr, int port, int s
 		t->o.max_concurrent_writes = 1;	/* as dskit */
 	t->timeout.tv_sec = stream_timeout_ms / 1000;
 	t->timeout.tv_usec = (stream_timeout_ms % 1000) * 1000;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if ((rc = getaddrinfo(bind_addr, portstr, &hints, &ai)) != 0) {
-		err_set(e, "bind address %s: %s", bind_addr, gai_strerror(rc));
-		transport_free(t);
-		return NULL;
-	}
-	/* TCP first: with port 0 the kernel picks it, and UDP takes the same. */
-	t->listener = evconnlistener_new_bind(base, accept_conn, t,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	    ai->ai_addr, (int)ai->ai_addrlen);
-	if (t->listener == NULL) {
-		err_errno(e, "bind tcp %s:%d", bind_addr, port);
-		goto fail;
-	}
-	getsockname(evconnlistener_get_fd(t->listener), (struct sockaddr *)&ss, &sslen);
-	t->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-	    ((struct sockaddr_in *)&ss)->sin_port);
-	if (t->o.mode == TRANSPORT_TCP) {
-		/* dskit's transport: no UDP socket at all. */
-		if (set_self(t, advertise_ip != NULL ? advertise_ip : bind_addr,
-		    advertise_port > 0 ? advertise_port : t->port, e) == -1)
+	if (t->o.mode == TRANSPORT_UDP)
+		t->rbuf = xmalloc(UDP_MAX);
+	for (size_t i = 0; i < nbind; i++)
+		if (listen_on(t, bind_addrs[i], e) == -1)
 			goto fail;
-		freeaddrinfo(ai);
-		return t;
-	}
-	if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ai->ai_addr)->sin6_port = htons((uint16_t)t->port);
-	else
-		((struct sockaddr_in *)ai->ai_addr)->sin_port = htons((uint16_t)t->port);
-	t->rbuf = xmalloc(UDP_MAX);
-	if (bind_udp(t, ai, e) == -1)
+	if (t->o.mode == TRANSPORT_UDP)
+		t->udp = t->ls[0].udp;
+	/* dskit's transport has no UDP socket at all; its packets name their sender. */
+	else if (set_self(t, advertise_ip != NULL ? advertise_ip : bind_addrs[0],
+	    advertise_port > 0 ? advertise_port : t->port, e) == -1)
 		goto fail;
-	freeaddrinfo(ai);
 	return t;
 fail:
-	freeaddrinfo(ai);
 	transport_free(t);
 	return NULL;
 }
@@ -764,12 +794,15 @@ transport_free(struct transport *t)
 		TAILQ_REMOVE(&t->pending, pk, entry);
 		free(pk);
 	}
-	if (t->udp_ev != NULL)
-		event_free(t->udp_ev);
-	if (t->udp != -1)
-		close(t->udp);
-	if (t->listener != NULL)
-		evconnlistener_free(t->listener);
+	for (size_t i = 0; i < t->nls; i++) {
+		if (t->ls[i].udp_ev != NULL)
+			event_free(t->ls[i].udp_ev);
+		if (t->ls[i].udp != -1)
+			close(t->ls[i].udp);
+		if (t->ls[i].tcp != NULL)
+			evconnlistener_free(t->ls[i].tcp);
+	}
+	free(t->ls);
 	free(t->rbuf);
 	free(t);
 }

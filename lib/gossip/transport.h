@@ -80,12 +80,16 @@ struct transport_stats {
 };
 
 /*
- * opts NULL: udp with no tuning. advertise_ip and advertise_port (0: the
- * bound port) make the "ip:port" a tcp packet names as its sender.
+ * Listen on every bind address (nbind > 0), all at one port (0: the
+ * kernel picks it at the first); udp packets go out of the first. opts
+ * NULL: udp with no tuning. advertise_ip (NULL: the first bind address)
+ * and advertise_port (0: the bound port) make the "ip:port" a tcp packet
+ * names as its sender.
  */
-struct transport *transport_create(struct event_base *, const char *bind_addr, int port,
-		    int stream_timeout_ms, const struct transport_opts *, const char *advertise_ip,
-		    int advertise_port, const struct transport_cb *, void *arg, struct err *);
+struct transport *transport_create(struct event_base *, const char *const *bind_addrs,
+		    size_t nbind, int port, int stream_timeout_ms, const struct transport_opts *,
+		    const char *advertise_ip, int advertise_port, const struct transport_cb *,
+		    void *arg, struct err *);
 /* The port bound (useful with port 0). */
 int		 transport_port(const struct transport *);
 void		 transport_free(struct transport *);

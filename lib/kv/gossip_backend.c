@@ -267,7 +267,8 @@ kv_gossip_open(const struct kv_gossip_config *c, struct err *e)
 	kv_store_ml_delegate(b->kv, &d);
 	ml_config_default(&mc);
 	mc.name = b->name;
-	mc.bind_addr = c->bind_addr;
+	mc.bind_addrs = &c->bind_addr;
+	mc.nbind = 1;
 	mc.bind_port = c->bind_port;
 	mc.compression = c->compression ? ML_COMPRESS_LZW : ML_COMPRESS_OFF;
 	mc.label = c->cluster_label;

@@ -190,7 +190,8 @@ merge_value(struct kv_store *s, const char *key, const struct ring_desc *in, uin
     int deleted, int64_t update_time_ms, struct ring_desc *change, struct entry **out)
 {
 	struct entry *e = entry_find(s, key);
-	int changed = 0, flags_changed = 0;
+	int changed = 0, flags_changed;
+	int64_t new_time;
 
 	ring_desc_init(change);
 	if (e == NULL) {
@@ -209,21 +210,25 @@ merge_value(struct kv_store *s, const char *key, const struct ring_desc *in, uin
 			return -1;
 		changed = ring_desc_merge(&e->value, in, cas_version > 0, time(NULL), change);
 	}
-	/* As dskit: only a newer delete moves the flags; nothing undeletes a key. */
-	if (deleted && update_time_ms > e->update_time_ms) {
-		flags_changed = !e->deleted;
-		e->deleted = 1;
-		e->update_time_ms = update_time_ms;
-	}
+	/*
+	 * As dskit: only a newer delete moves the flags, nothing undeletes a
+	 * key, and the flags are kept only with a new version.
+	 */
+	new_time = deleted && update_time_ms > e->update_time_ms ? update_time_ms :
+	    e->update_time_ms;
+	flags_changed = new_time != e->update_time_ms && !e->deleted;
 	if (!changed && !flags_changed)
 		return 0;
 	prune_tombstones(s, e, change);
-	if (flags_changed) {
+	if (change->n == 0) {
+		if (!flags_changed)
+			return 0;
+		/* Only the delete changed: the whole value carries it. */
 		ring_desc_free(change);
 		ring_desc_clone(change, &e->value);
-	} else if (change->n == 0) {
-		return 0;
 	}
+	e->deleted |= flags_changed;
+	e->update_time_ms = new_time;
 	e->version++;
 	*out = e;
 	return 1;

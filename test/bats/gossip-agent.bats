@@ -491,3 +491,20 @@ teardown() {
 	assert_failure 100
 	assert_output --partial 'must not be negative'
 }
+
+@test "-memberlist.bind-addr is repeatable: an agent listens on every address given, at one port" {
+	start_agent 24 -memberlist.bind-addr=127.0.0.2
+	until_ok 10 test -S "$(sock 24)"
+	# joined through the second address (push/pull is TCP); it advertises the first
+	start_agent 25 -memberlist.join="127.0.0.2:$(cat "$DIR/mport24")"
+	run until_ok 20 members_alive 25 2
+	assert_success
+	run "$TOOLS/kv-tool" "$(sock 25)" members
+	assert_output --partial "agent-24 127.0.0.1:$(cat "$DIR/mport24") alive"
+	stop_agent 25
+	stop_agent 24
+	run "$BIN/gossip-agent" -memberlist.bind-addr=127.0.0.1 -memberlist.bind-addr=localhost \
+		-memberlist.bind-port=0 -server.http-listen-port=0 -run-dir="$DIR/r24"
+	assert_failure 111
+	assert_output --partial 'bind address localhost'
+}

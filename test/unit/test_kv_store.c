@@ -167,6 +167,8 @@ only_a_newer_delete_moves_the_flags_and_nothing_undeletes(void)
 	CHECK(!visible(s, KEY));
 	receive(s, KEY, "ing-1", 200, 1, 900);	/* an older delete */
 	CHECK_INT(entry_of(s, KEY).update_time_ms, 1000);
+	receive(s, KEY, "ing-1", 200, 1, 2000);	/* newer, but nothing else new: not kept */
+	CHECK_INT(entry_of(s, KEY).update_time_ms, 1000);
 	/* A newer heartbeat is merged in, yet the key stays deleted and is gossiped so. */
 	receive(s, KEY, "ing-1", 300, 0, 9000);
 	f = entry_of(s, KEY);
@@ -178,6 +180,9 @@ only_a_newer_delete_moves_the_flags_and_nothing_undeletes(void)
 		CHECK_INT(kv->update_time_millis, 1000);
 		memberlist__key_value_pair__free_unpacked(kv, NULL);
 	}
+	/* A newer delete that comes with a change is kept with it. */
+	receive(s, KEY, "ing-1", 400, 1, 3000);
+	CHECK_INT(entry_of(s, KEY).update_time_ms, 3000);
 	kv_store_free(s);
 }
 
