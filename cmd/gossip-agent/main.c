@@ -33,6 +33,7 @@
 #include "lib/gossip/dnssd.h"
 #include "lib/gossip/memberlist.h"
 #include "lib/gossip/transport.h"
+#include "lib/gossip/zone.h"
 #include "lib/kv/api.h"
 #include "lib/kv/history.h"
 #include "lib/kv/status.h"
@@ -89,6 +90,9 @@ struct opts {
 	int64_t		 history_bytes;
 	const char	*cluster_label;
 	int		 label_check_disabled;
+	int		 zone_routing;
+	const char	*zone;
+	const char	*zone_role;
 };
 
 /* dskit's TCP transport counters (kv/memberlist/tcp_transport.go). */
@@ -125,6 +129,8 @@ static const struct {
 struct agent {
 	struct opts		 o;
 	struct ml_config	 cfg;
+	struct zone_routing	 zone;
+	uint8_t			 zone_meta[ZONE_META_MAX];
 	char			 name[300];
 	struct event_base	*base;
 	struct memberlist	*ml;
@@ -150,6 +156,29 @@ struct agent {
 	int			 stopping;
 	int			 exit_code;
 };
+
+/* dskit's -memberlist.zone-aware-routing.*: our zone and role in our metadata, routed gossip. */
+static int
+configure_zones(struct agent *a)
+{
+	struct ml_config *c = &a->cfg;
+	struct err e;
+
+	if (!a->o.zone_routing)
+		return EXIT_OK;
+	if (zone_routing_init(&a->zone, a->o.zone_role, a->o.zone, &e) == -1) {
+		log_error("bad -memberlist.zone-aware-routing.* settings", "err=%s", log_q(e.msg));
+		return EXIT_USAGE;
+	}
+	c->meta = (struct ml_bytes){ a->zone_meta, zone_meta_encode(&a->zone, a->zone_meta) };
+	c->select_node = zone_select;
+	c->select_arg = &a->zone;
+	/* A bridge push/pulls with a bridge of another zone and a node at random (dskit). */
+	c->pushpull_nodes = a->zone.role == ZONE_BRIDGE ? 2 : 1;
+	log_info("zone-aware routing enabled", "zone=%s role=%s", log_q(a->zone.zone),
+	    a->o.zone_role);
+	return EXIT_OK;
+}
 
 static int
 configure(struct agent *a)
@@ -256,7 +285,7 @@ configure(struct agent *a)
 		    strlen(o->cluster_label));
 		return EXIT_USAGE;
 	}
-	return EXIT_OK;
+	return configure_zones(a);
 }
 
 static void	on_join(void *, int);
@@ -698,7 +727,8 @@ setup(struct agent *a)
 	a->httpd = httpd_create(a->base, a->metrics, 1 << 20);
 	httpd_route(a->httpd, "/metrics", "metrics", HTTPD_GET, on_metrics, a);
 	httpd_route(a->httpd, "/ready", "ready", HTTPD_GET, on_ready, a);
-	a->status = (struct kv_status){ a->ml, a->kv, a->history };
+	a->status = (struct kv_status){ a->ml, a->kv, a->history,
+	    a->o.zone_routing ? &a->zone : NULL };
 	kv_status_route(a->httpd, &a->status);
 	if (httpd_bind(a->httpd, a->o.listen_addr, (int)a->o.listen_port, &e) == -1) {
 		log_error("cannot listen", "err=%s", log_q(e.msg));
@@ -846,6 +876,13 @@ main(int argc, char **argv)
 		{ "memberlist.cluster-label-verification-disabled", FLAG_BOOL,
 		    &o->label_check_disabled, "false",
 		    "accept packets and streams whatever their label (for a migration to labels)" },
+		{ "memberlist.zone-aware-routing.enabled", FLAG_BOOL, &o->zone_routing, "false",
+		    "gossip and push/pull within our zone; bridges also reach the other zones' "
+		    "bridges (dskit's, experimental)" },
+		{ "memberlist.zone-aware-routing.instance-availability-zone", FLAG_STRING, &o->zone,
+		    "", "zone-aware routing: our zone (1 to 16 bytes)" },
+		{ "memberlist.zone-aware-routing.role", FLAG_STRING, &o->zone_role, "member",
+		    "zone-aware routing: member or bridge" },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	const struct config_key keys[] = {
@@ -887,6 +924,10 @@ main(int argc, char **argv)
 		{ "memberlist.cluster-label", "memberlist.cluster_label" },
 		{ "memberlist.cluster-label-verification-disabled",
 		    "memberlist.cluster_label_verification_disabled" },
+		{ "memberlist.zone-aware-routing.enabled", "memberlist.zone_aware_routing.enabled" },
+		{ "memberlist.zone-aware-routing.instance-availability-zone",
+		    "memberlist.zone_aware_routing.instance_availability_zone" },
+		{ "memberlist.zone-aware-routing.role", "memberlist.zone_aware_routing.role" },
 		{ NULL, NULL },
 	};
 

@@ -154,6 +154,7 @@ ml_config_default(struct ml_config *c)
 	c->suspicion_max_timeout_mult = 6;
 	c->gossip_interval = 200;
 	c->gossip_nodes = 3;
+	c->pushpull_nodes = 1;
 	c->gossip_to_dead_time = 30000;
 	c->pushpull_interval = 30000;
 	c->stream_timeout = 10000;
@@ -896,8 +897,12 @@ probe_tick(evutil_socket_t fd, short what, void *arg)
 	struct node *n;
 	struct buf b = { 0 };
 
+	/*
+	 * Probes go on while leaving, as Go's: their pings carry our dead
+	 * message too, the only way out when routing leaves no gossip target.
+	 */
 	timer_add(m->probe_ev, probe_interval(m));
-	if (m->probe.active || m->leaving || (n = probe_next(m)) == NULL)
+	if (m->probe.active || (n = probe_next(m)) == NULL)
 		return;
 	m->probe.active = 1;
 	m->probe.seq = ++m->seq;
@@ -1424,28 +1429,68 @@ pushpull_interval(const struct memberlist *m)
 	return ml_pushpull_scale(m->cfg.pushpull_interval, m->nnodes);
 }
 
+typedef int	target_fn(const struct memberlist *, const struct node *, int64_t now);
+
+/*
+ * The fork's kRandomNodes: up to k distinct random nodes that are targets,
+ * among those the selection hook keeps; a preferred node (one at random)
+ * first, if it is a target. out has room for m->nnodes.
+ */
+static size_t
+pick_nodes(const struct memberlist *m, size_t k, target_fn *target, int64_t now,
+    struct node **out)
+{
+	struct node **cand = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(*cand)), *pref = NULL;
+	size_t nc = 0, npref = 0, n = 0;
+	int with_pref;
+
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct node *x = m->nodes[i];
+		int preferred = 0;
+
+		if (m->cfg.select_node != NULL && !m->cfg.select_node(m->cfg.select_arg,
+		    (struct ml_bytes){ x->meta.p, x->meta.len }, &preferred))
+			continue;
+		if (preferred && arc4random_uniform((uint32_t)++npref) == 0)
+			pref = x;
+		if (target(m, x, now))
+			cand[nc++] = x;
+	}
+	if ((with_pref = pref != NULL && k > 0 && target(m, pref, now)))
+		out[n++] = pref;
+	while (n < k && nc > 0) {
+		size_t j = arc4random_uniform((uint32_t)nc);
+		struct node *x = cand[j];
+
+		cand[j] = cand[--nc];
+		if (!with_pref || x != pref)
+			out[n++] = x;
+	}
+	free(cand);
+	return n;
+}
+
+static int
+pushpull_target(const struct memberlist *m, const struct node *n, int64_t now)
+{
+	return n->state == ML_STATE_ALIVE && strcmp(n->name, m->name) != 0;
+}
+
 static void
 pushpull_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct memberlist *m = arg;
-	struct node *pick = NULL;
-	size_t seen = 0;
+	struct node **pick = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(*pick));
+	size_t n = pick_nodes(m, (size_t)m->cfg.pushpull_nodes, pushpull_target, 0, pick);
 
 	timer_add(m->pushpull_ev, pushpull_interval(m));
-	for (size_t i = 0; i < m->nnodes; i++) {
-		struct node *n = m->nodes[i];
-
-		if (n->state != ML_STATE_ALIVE || strcmp(n->name, m->name) == 0)
-			continue;
-		if (arc4random_uniform((uint32_t)++seen) == 0)
-			pick = n;
-	}
-	if (pick != NULL) {
+	for (size_t i = 0; i < n; i++) {
 		struct sockaddr_storage ss;
-		socklen_t sl = node_sockaddr(pick->addr, pick->addrlen, pick->port, &ss);
+		socklen_t sl = node_sockaddr(pick[i]->addr, pick[i]->addrlen, pick[i]->port, &ss);
 
 		pushpull_start(m, (struct sockaddr *)&ss, sl, 0, NULL, NULL);
 	}
+	free(pick);
 }
 
 static int
@@ -1490,23 +1535,18 @@ static void
 gossip_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct memberlist *m = arg;
-	int64_t now = clock_mono_ms();
 	struct node **cand = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(*cand));
-	size_t nc = 0;
+	size_t nc = pick_nodes(m, (size_t)m->cfg.gossip_nodes, gossip_target, clock_mono_ms(), cand);
 
 	timer_add(m->gossip_ev, m->cfg.gossip_interval);
-	for (size_t i = 0; i < m->nnodes; i++)
-		if (gossip_target(m, m->nodes[i], now))
-			cand[nc++] = m->nodes[i];
-	for (int i = 0; i < m->cfg.gossip_nodes && nc > 0; i++) {
-		size_t j = arc4random_uniform((uint32_t)nc), lens[MAX_PARTS], k, off = 0;
+	for (size_t i = 0; i < nc; i++) {
+		size_t lens[MAX_PARTS], k, off = 0;
 		struct ml_bytes parts[MAX_PARTS];
-		struct node *n = cand[j];
+		struct node *n = cand[i];
 		struct buf msgs = { 0 };
 		struct sockaddr_storage ss;
 		socklen_t sl;
 
-		cand[j] = cand[--nc];
 		k = get_broadcasts(m, COMPOUND_OVERHEAD, m->cfg.packet_budget -
 		    COMPOUND_HEADER_OVERHEAD, &msgs, lens, MAX_PARTS);
 		if (k == 0) {

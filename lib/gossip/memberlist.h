@@ -54,6 +54,14 @@ struct ml_config {
 	const char	*label;
 	int		 skip_label_check;
 	struct ml_bytes	 meta;
+	/*
+	 * Node selection (grafana's memberlist fork; dskit's zone-aware
+	 * routing): the nodes gossip and push/pull may pick, by their
+	 * metadata, a preferred one picked first. NULL: every node.
+	 */
+	int		(*select_node)(void *arg, struct ml_bytes meta, int *preferred);
+	void		*select_arg;
+	int		 pushpull_nodes;	/* each push/pull round (the fork's PushPullNodes) */
 };
 
 void	ml_config_default(struct ml_config *);

@@ -12,6 +12,7 @@
 #include "lib/base/hostport.h"
 #include "lib/base/httpd.h"
 #include "lib/gossip/memberlist.h"
+#include "lib/gossip/zone.h"
 #include "lib/kv/history.h"
 #include "lib/kv/status.h"
 #include "lib/kv/store.h"
@@ -186,6 +187,22 @@ html_messages(struct kv_status *st, FILE *fp, enum kv_history_dir dir)
 	fputs("</tbody>\n</table>\n", fp);
 }
 
+/* A member's Zone and Role cells, from its metadata. */
+static void
+html_zone(FILE *fp, struct ml_bytes meta)
+{
+	struct ml_bytes zone;
+	char role[24], *z;
+	int r;
+
+	zone_meta_read(meta, &r, &zone);
+	z = zone.n > 0 ? strndup((const char *)zone.p, zone.n) : NULL;
+	fputs("<td>", fp);
+	httpd_html_text(fp, z != NULL ? z : "");
+	fprintf(fp, "</td><td>%s</td>", zone_role_name(r, role, sizeof(role)));
+	free(z);
+}
+
 static void
 page_html(struct kv_status *st, FILE *fp)
 {
@@ -193,31 +210,43 @@ page_html(struct kv_status *st, FILE *fp)
 	size_t n = ml_members(st->ml, &v);
 	struct ml_stats ms;
 	struct key_rows kr = { fp, 0 };
-	char now[32];
+	char now[32], role[24];
 
 	ml_stats(st->ml, &ms);
 	clock_rfc3339(now, sizeof(now), clock_wall_ms() / 1000);
 	fprintf(fp, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"UTF-8\">"
 	    "<title>Memberlist Status</title></head>\n<body>\n<h1>Memberlist Status</h1>\n"
 	    "<p>Current time: %s</p>\n<ul>\n<li>Health Score: %d (lower is better, 0 = "
-	    "healthy)</li>\n<li>Members: %zu</li>\n<li>Zone-aware routing: disabled</li>\n</ul>\n"
-	    "<h2>KV Store</h2>\n"
+	    "healthy)</li>\n<li>Members: %zu</li>\n", now, ms.health_score, ml_num_alive(st->ml));
+	if (st->zones != NULL) {
+		fputs("<li>Zone-aware routing: enabled (zone ", fp);
+		httpd_html_text(fp, st->zones->zone);
+		fprintf(fp, ", role %s)</li>\n", zone_role_name((int)st->zones->role, role,
+		    sizeof(role)));
+	} else
+		fputs("<li>Zone-aware routing: disabled</li>\n", fp);
+	fprintf(fp, "</ul>\n<h2>KV Store</h2>\n"
 	    "<table width=\"100%%\" border=\"1\">\n<thead><tr><th>Key</th><th>Codec</th>"
 	    "<th>Version</th><th>Deleted</th><th>Update Time</th><th>Instances</th><th>Size</th>"
-	    "<th>Actions</th></tr></thead>\n<tbody>\n", now, ms.health_score, ml_num_alive(st->ml));
+	    "<th>Actions</th></tr></thead>\n<tbody>\n");
 	kv_store_foreach(st->kv, html_key, &kr);
 	fprintf(fp, "</tbody>\n<tfoot><tr><td colspan=\"6\">Total size</td><td>%zu</td><td></td></tr>"
 	    "</tfoot>\n</table>\n", kr.total);
 	fputs("<p>Note that value \"version\" is node-specific. It starts with "
 	    "0 (on restart), and increases on each received update. Size is in bytes.</p>\n"
 	    "<h2>Memberlist Cluster Members</h2>\n<table width=\"100%\" border=\"1\">\n"
-	    "<thead><tr><th>Name</th><th>Address</th><th>State</th></tr></thead>\n<tbody>\n", fp);
+	    "<thead><tr><th>Name</th><th>Address</th><th>State</th>", fp);
+	fputs(st->zones != NULL ? "<th>Zone</th><th>Role</th></tr></thead>\n<tbody>\n" :
+	    "</tr></thead>\n<tbody>\n", fp);
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].state == ML_STATE_DEAD || v[i].state == ML_STATE_LEFT)
 			continue;
 		fputs("<tr><td>", fp);
 		httpd_html_text(fp, v[i].name);
-		fprintf(fp, "</td><td>%s</td><td>%d</td></tr>\n", v[i].addr, (int)v[i].state);
+		fprintf(fp, "</td><td>%s</td><td>%d</td>", v[i].addr, (int)v[i].state);
+		if (st->zones != NULL)
+			html_zone(fp, v[i].meta);
+		fputs("</tr>\n", fp);
 	}
 	fputs("</tbody>\n</table>\n<p>State: 0 = Alive, 1 = Suspect, 2 = Dead, 3 = Left</p>\n"
 	    "<h2>Message History</h2>\n", fp);

@@ -107,7 +107,7 @@ teardown() {
 		echo "--- agent-1 log"
 		tail -20 "$DIR/agent1.log"
 		# the agents a test started itself, and what they see
-		for i in $(seq 11 21); do
+		for i in $(seq 11 33); do
 			[ -f "$DIR/agent$i.log" ] || continue
 			echo "--- agent-$i log, then its members"
 			tail -10 "$DIR/agent$i.log"
@@ -507,4 +507,50 @@ teardown() {
 		-memberlist.bind-port=0 -server.http-listen-port=0 -run-dir="$DIR/r24"
 	assert_failure 111
 	assert_output --partial 'bind address localhost'
+}
+
+@test "zone-aware routing: two zones joined by their bridges converge; our metadata is dskit's" {
+	local za="-memberlist.zone-aware-routing.enabled -memberlist.zone-aware-routing.instance-availability-zone" i
+	# shellcheck disable=SC2086
+	start_agent 30 $za=a
+	until_ok 10 test -S "$(sock 30)"
+	# shellcheck disable=SC2086
+	start_agent 31 $za=b -memberlist.join="127.0.0.1:$(cat "$DIR/mport30")"
+	# shellcheck disable=SC2086
+	start_agent 32 $za=a -memberlist.zone-aware-routing.role=bridge \
+		-memberlist.join="127.0.0.1:$(cat "$DIR/mport30")"
+	# shellcheck disable=SC2086
+	start_agent 33 $za=b -memberlist.zone-aware-routing.role=bridge \
+		-memberlist.join="127.0.0.1:$(cat "$DIR/mport31")"
+	for i in 30 31 32 33; do
+		run until_ok 20 members_alive "$i" 4
+		assert_success
+	done
+	# node metadata, version 1: member of zone "a", bridge of zone "b"
+	run curl -sf -H 'Accept: application/json' "$(http 30)/memberlist"
+	echo "$output" | jq -e '.SortedMembers | map({(.Name): .Meta}) | add |
+		.["agent-30"] == "AQEBYQ==" and .["agent-33"] == "AQIBYg=="'
+	run curl -sf "$(http 30)/memberlist"
+	assert_output --partial '<li>Zone-aware routing: enabled (zone a, role member)</li>'
+	assert_output --partial "<tr><td>agent-33</td><td>127.0.0.1:$(cat "$DIR/mport33")</td><td>0</td><td>b</td><td>bridge</td></tr>"
+	"$TOOLS/kv-tool" "$(sock 30)" register collectors/zones za-1 10.0.2.1:9095 4
+	"$TOOLS/kv-tool" "$(sock 31)" register collectors/zones zb-1 10.0.2.2:9095 4
+	for i in 30 31 32 33; do
+		run until_ok 20 has_instance "$i" collectors/zones za-1
+		assert_success
+		run until_ok 20 has_instance "$i" collectors/zones zb-1
+		assert_success
+	done
+	grep -q 'msg="zone-aware routing enabled" zone=b role=bridge' "$DIR/agent33.log"
+	for i in 33 32 31 30; do
+		stop_agent "$i"
+	done
+	run "$BIN/gossip-agent" -memberlist.zone-aware-routing.enabled
+	assert_failure 100
+	assert_output --partial 'zone-aware routing is enabled but zone is not set'
+	run "$BIN/gossip-agent" -memberlist.zone-aware-routing.enabled \
+		-memberlist.zone-aware-routing.instance-availability-zone=a \
+		-memberlist.zone-aware-routing.role=leader
+	assert_failure 100
+	assert_output --partial 'invalid role: leader (valid values: member, bridge)'
 }

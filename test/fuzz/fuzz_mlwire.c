@@ -2,7 +2,8 @@
  * fuzz_mlwire — arbitrary bytes as a received memberlist packet: label,
  * CRC, compression (LZW, snappy), compounds, then every message through its
  * decoder. Besides "no crash, no overread": a message that decodes
- * re-encodes to bytes that decode and re-encode to the same bytes.
+ * re-encodes to bytes that decode and re-encode to the same bytes. An
+ * alive's node metadata goes through zone-aware routing's reader.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "lib/gossip/mlwire.h"
+#include "lib/gossip/zone.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -33,6 +35,29 @@ static struct buf b1, b2;
 		abort();						\
 } while (0)
 
+/* The zone named inside the metadata; a member never prefers a node. */
+static void
+check_zone(struct ml_bytes body)
+{
+	static struct zone_routing member = { ZONE_MEMBER, "a" }, bridge = { ZONE_BRIDGE, "a" };
+	struct ml_alive a;
+	struct ml_bytes zone;
+	struct decbuf d;
+	struct err e;
+	int role, preferred;
+
+	decbuf_init(&d, body.p, body.n);
+	if (ml_get_alive(&d, &a, &e) == -1)
+		return;
+	zone_meta_read(a.meta, &role, &zone);
+	if (zone.n > 0 && (zone.p < a.meta.p || zone.p + zone.n > a.meta.p + a.meta.n))
+		abort();
+	zone_select(&member, a.meta, &preferred);
+	if (preferred)
+		abort();
+	zone_select(&bridge, a.meta, &preferred);
+}
+
 static int
 check_message(void *arg, enum ml_type t, struct ml_bytes body)
 {
@@ -55,6 +80,7 @@ check_message(void *arg, enum ml_type t, struct ml_bytes body)
 		break;
 	case ML_ALIVE:
 		STABLE(alive, ml_alive, body);
+		check_zone(body);
 		break;
 	case ML_PUSH_PULL:
 		STABLE(push_pull_header, ml_push_pull_header, body);
