@@ -450,6 +450,20 @@ call(struct kv_client *c, Ringtail__Agent__Request *q, struct err *e)
 	return r;
 }
 
+/* call() for a request answered by its status alone: the status, or -1 with e. */
+static int
+call_status(struct kv_client *c, Ringtail__Agent__Request *q, struct err *e)
+{
+	Ringtail__Agent__Response *r = call(c, q, e);
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	rc = (int)r->status;
+	ringtail__agent__response__free_unpacked(r, NULL);
+	return rc;
+}
+
 /* The value of a response, decoded. */
 static int
 response_value(Ringtail__Agent__Response *r, struct ring_desc *d, uint64_t *version,
@@ -520,18 +534,12 @@ kv_client_forget(struct kv_client *c, const char *key, const char *instance, str
 {
 	Ringtail__Agent__Request q = RINGTAIL__AGENT__REQUEST__INIT;
 	Ringtail__Agent__ForgetRequest f = RINGTAIL__AGENT__FORGET_REQUEST__INIT;
-	Ringtail__Agent__Response *r;
-	int rc;
 
 	f.key = (char *)key;
 	f.instance = (char *)instance;
 	q.op_case = RINGTAIL__AGENT__REQUEST__OP_FORGET;
 	q.forget = &f;
-	if ((r = call(c, &q, e)) == NULL)
-		return -1;
-	rc = (int)r->status;
-	ringtail__agent__response__free_unpacked(r, NULL);
-	return rc;
+	return call_status(c, &q, e);
 }
 
 int
@@ -539,17 +547,11 @@ kv_client_delete(struct kv_client *c, const char *key, struct err *e)
 {
 	Ringtail__Agent__Request q = RINGTAIL__AGENT__REQUEST__INIT;
 	Ringtail__Agent__DeleteRequest d = RINGTAIL__AGENT__DELETE_REQUEST__INIT;
-	Ringtail__Agent__Response *r;
-	int rc;
 
 	d.key = (char *)key;
 	q.op_case = RINGTAIL__AGENT__REQUEST__OP_DELETE;
 	q.delete_ = &d;
-	if ((r = call(c, &q, e)) == NULL)
-		return -1;
-	rc = (int)r->status;
-	ringtail__agent__response__free_unpacked(r, NULL);
-	return rc;
+	return call_status(c, &q, e);
 }
 
 int

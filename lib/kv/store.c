@@ -168,6 +168,14 @@ notify_watchers(struct kv_store *s, const char *key)
 	}
 }
 
+/* A change stored: queued for gossip on q, and watchers of the key told. */
+static void
+publish(struct kv_store *s, struct bqueue *q, const struct entry *e, const struct ring_desc *change)
+{
+	broadcast(s, q, e->key, change, e->deleted, e->update_time_ms, e->version);
+	notify_watchers(s, e->key);
+}
+
 static void
 prune_tombstones(struct kv_store *s, struct entry *e, struct ring_desc *change)
 {
@@ -279,31 +287,27 @@ kv_store_cas(struct kv_store *s, const char *key, const struct ring_desc *value,
 	}
 	s->st.cas++;
 	*new_version = e->version;
-	broadcast(s, s->local, key, &change, e->deleted, e->update_time_ms, e->version);
+	publish(s, s->local, e, &change);
 	ring_desc_free(&change);
-	notify_watchers(s, key);
 	return KV_CAS_CHANGED;
 }
 
+/* As dskit's Delete: the stored value merged into itself, marked deleted. */
 enum kv_cas_result
 kv_store_delete(struct kv_store *s, const char *key, int64_t now_ms)
 {
 	struct entry *e = entry_find(s, key);
-	struct ring_desc whole;
+	struct ring_desc same, change;
+	int changed;
 
 	if (e == NULL || e->deleted)
 		return KV_CAS_NO_CHANGE;
-	/* A live key has no update time: only deletes set it. */
-	e->update_time_ms = now_ms;
-	e->deleted = 1;
-	ring_desc_init(&whole);
-	prune_tombstones(s, e, &whole);
-	ring_desc_clone(&whole, &e->value);
-	e->version++;
-	broadcast(s, s->local, key, &whole, 1, e->update_time_ms, e->version);
-	ring_desc_free(&whole);
-	notify_watchers(s, key);
-	return KV_CAS_CHANGED;
+	ring_desc_clone(&same, &e->value);
+	if ((changed = merge_value(s, key, &same, 0, 1, now_ms, &change, &e) == 1))
+		publish(s, s->local, e, &change);
+	ring_desc_free(&change);
+	ring_desc_free(&same);
+	return changed ? KV_CAS_CHANGED : KV_CAS_NO_CHANGE;
 }
 
 size_t
@@ -372,9 +376,7 @@ merge_pair(struct kv_store *s, const uint8_t *p, size_t n)
 	if (merge_value(s, kv->key, &in, 0, kv->deleted, kv->update_time_millis, &change, &e) == 1) {
 		s->st.merges++;
 		remember(s, KV_RECEIVED, kv->key, p, n, e->version, &change);
-		broadcast(s, s->gossip, kv->key, &change, e->deleted, e->update_time_ms,
-		    e->version);
-		notify_watchers(s, kv->key);
+		publish(s, s->gossip, e, &change);
 	} else {
 		remember(s, KV_RECEIVED, kv->key, p, n, 0, NULL);
 	}
