@@ -46,6 +46,9 @@
 #define EXIT_USAGE	100
 #define EXIT_SYSTEM	111
 
+/* How often the free pages inside the heap go back to the kernel (on_trim). */
+#define TRIM_INTERVAL_MS	10000
+
 struct opts {
 	const char	*config_file;
 	const char	*log_level;
@@ -149,7 +152,8 @@ struct agent {
 	struct metric		*kv_queue_bytes, *sock_refused, *bytes_rx, *bytes_tx, *label_mismatch;
 	struct metric		*tcp[NTCP_COUNTERS];	/* with -memberlist.transport=tcp */
 	struct metric		*by_state[4], *tx, *kv_merges, *kv_unknown_codec;
-	struct event		*sig_term, *sig_int, *rejoin, *join_retry, *drain, *obsolete;
+	struct event		*sig_term, *sig_int, *rejoin, *join_retry, *drain, *obsolete,
+				*trim;
 	int64_t			 drain_deadline, drain_logged;	/* ms, monotonic */
 	struct backoff		 join_backoff;
 	int			 joined;	/* the join at start is done, retries included */
@@ -672,6 +676,19 @@ malloc_return_large(void)
 	mallopt(M_TRIM_THRESHOLD, 128 << 10);
 }
 
+/*
+ * A push/pull's state is decoded and merged in small pieces, freed between
+ * the ones kept: free pages inside the heap that glibc's trim, which only
+ * cuts the top, never gives back. malloc_trim does, as Go's scavenger gives
+ * back its free spans: at 101 members and a 300-instance ring, 0.3 MB of
+ * the agent's 1.3 MB anonymous memory. It walks a heap of about a megabyte.
+ */
+static void
+on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	malloc_trim(0);
+}
+
 /* dskit's cleanupObsoleteEntries ticker. */
 static void
 on_obsolete(evutil_socket_t fd, short what, void *arg)
@@ -742,6 +759,7 @@ setup(struct agent *a)
 	event_add(a->sig_int, NULL);
 	if (a->o.obsolete_timeout > 0)
 		a->obsolete = every(a, a->o.obsolete_timeout, on_obsolete);
+	a->trim = every(a, TRIM_INTERVAL_MS, on_trim);
 	if (a->o.join.n == 0) {
 		a->joined = 1;
 		return EXIT_OK;
@@ -766,6 +784,8 @@ teardown(struct agent *a)
 		event_free(a->drain);
 	if (a->obsolete != NULL)
 		event_free(a->obsolete);
+	if (a->trim != NULL)
+		event_free(a->trim);
 	if (a->sig_term != NULL) {
 		event_free(a->sig_term);
 		event_free(a->sig_int);

@@ -293,15 +293,6 @@ string_field(struct pb_reader *r, char **out, const char *name, struct err *e)
 	return 0;
 }
 
-static void
-push_token(void *arg, uint64_t v)
-{
-	struct ring_instance *x = arg;
-
-	x->tokens = xreallocarray(x->tokens, x->ntokens + 1, sizeof(*x->tokens));
-	x->tokens[x->ntokens++] = (uint32_t)v;
-}
-
 static int
 version_entry(struct pb_reader *r, struct ring_instance *x, struct err *e)
 {
@@ -368,7 +359,7 @@ unmarshal_instance(struct pb_reader *r, struct ring_instance *x, struct err *e)
 				return err_set(e, "unknown instance state %llu", (unsigned long long)v);
 			break;
 		case 6:
-			rc = pb_get_repeated_varint(r, "tokens", push_token, x, e);
+			rc = pb_get_repeated_uint32(r, "tokens", &x->tokens, &x->ntokens, e);
 			break;
 		case 12:
 			rc = version_entry(r, x, e);

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "lib/base/err.h"
+#include "lib/base/xmalloc.h"
 #include "lib/rw/pbwire.h"
 #include "lib/tsdb/encoding.h"
 
@@ -317,6 +318,37 @@ pb_get_repeated_varint(struct pb_reader *r, const char *name, void (*push)(void 
 		if ((rc = pb_varint(&sub, &v)) != PB_OK)
 			return pb_err(e, rc, &sub);
 		push(arg, v);
+	}
+	return 0;
+}
+
+int
+pb_get_repeated_uint32(struct pb_reader *r, const char *name, uint32_t **arr, size_t *n,
+    struct err *e)
+{
+	struct pb_reader sub = { NULL, NULL, 0, 0 };
+	size_t count = 0;
+	uint64_t v;
+	int rc;
+
+	if (r->wt == PB_VARINT) {
+		if ((rc = pb_varint(r, &v)) != PB_OK)
+			return pb_err(e, rc, r);
+		*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
+		(*arr)[(*n)++] = (uint32_t)v;
+		return 0;
+	}
+	if (pb_get_bytes(r, name, &sub, e) == -1)
+		return -1;
+	/* every varint ends in the one byte of it below 0x80 */
+	for (const uint8_t *p = sub.p; p < sub.end; p++)
+		count += *p < 0x80;
+	if (count > 0)
+		*arr = xreallocarray(*arr, *n + count, sizeof(**arr));
+	while (pb_more(&sub)) {
+		if ((rc = pb_varint(&sub, &v)) != PB_OK)
+			return pb_err(e, rc, &sub);
+		(*arr)[(*n)++] = (uint32_t)v;
 	}
 	return 0;
 }

@@ -172,6 +172,13 @@ int	pb_get_bytes(struct pb_reader *, const char *name, struct pb_reader *sub, st
 /* A repeated varint field, packed or one value per tag: push(arg, v) for each value. */
 int	pb_get_repeated_varint(struct pb_reader *, const char *name,
 	    void (*push)(void *arg, uint64_t), void *arg, struct err *);
+/*
+ * A repeated uint32 field appended to *arr (*n values): the array grows once
+ * per packed run, not once per value. Values beyond 32 bits are truncated,
+ * as Go's protobuf decoder does.
+ */
+int	pb_get_repeated_uint32(struct pb_reader *, const char *name, uint32_t **arr, size_t *n,
+	    struct err *);
 /* "wrong wire type N for field NAME"; returns -1. */
 int	pb_err_wiretype(struct err *e, const struct pb_reader *r, const char *name);
 

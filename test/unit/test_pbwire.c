@@ -276,6 +276,33 @@ check_schema(void)
 	free(p);
 }
 
+/* Packed and unpacked runs append to one array; a cut run is an error. */
+static void
+repeated_uint32(void)
+{
+	size_t n, ntok = 0;
+	uint8_t *p = unit_hex("32 03 01 ac 02  30 05  32 00  32 05 80 80 80 80 10  32 02 07 80", &n);
+	struct pb_reader r;
+	uint32_t *tok = NULL;
+	struct err e;
+
+	pb_reader_init(&r, p, n);
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT(pb_tag(&r), PB_OK);
+		CHECK_INT(pb_get_repeated_uint32(&r, "tokens", &tok, &ntok, &e), 0);
+	}
+	CHECK_INT(ntok, 4);
+	CHECK_INT(tok[0], 1);
+	CHECK_INT(tok[1], 300);
+	CHECK_INT(tok[2], 5);
+	CHECK_INT(tok[3], 0);	/* 2^32, cut to 32 bits as Go does */
+	CHECK_INT(pb_tag(&r), PB_OK);
+	CHECK_INT(pb_get_repeated_uint32(&r, "tokens", &tok, &ntok, &e), -1);
+	CHECK_INT(ntok, 5);	/* the value before the cut is kept, as a reader of a bad message must not rely on */
+	free(tok);
+	free(p);
+}
+
 UNIT_CASES(
 	UNIT_CASE(varint_known_encodings),
 	UNIT_CASE(varint_go_edge_cases),
@@ -285,4 +312,5 @@ UNIT_CASES(
 	UNIT_CASE(zigzag),
 	UNIT_CASE(writer_lengths),
 	UNIT_CASE(check_schema),
+	UNIT_CASE(repeated_uint32),
 );
