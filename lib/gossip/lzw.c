@@ -73,8 +73,8 @@ lzw_compress(struct buf *out, const void *in, size_t n)
 	struct lzw_writer w = { .out = out };
 	uint32_t code;
 
-	w.table = xcalloc(TABLE_SIZE, sizeof(w.table[0]));
-	writer_reset(&w);
+	w.table = xreallocarray(NULL, TABLE_SIZE, sizeof(w.table[0]));
+	writer_reset(&w);	/* zeroes the table */
 	put_code(&w, CLEAR);
 	if (n > 0) {
 		code = p[0];
