@@ -298,7 +298,7 @@ repeated_uint32(void)
 	CHECK_INT(tok[3], 0);	/* 2^32, cut to 32 bits as Go does */
 	CHECK_INT(pb_tag(&r), PB_OK);
 	CHECK_INT(pb_get_repeated_uint32(&r, "tokens", &tok, &ntok, &e), -1);
-	CHECK_INT(ntok, 5);	/* the value before the cut is kept, as a reader of a bad message must not rely on */
+	CHECK_INT(ntok, 5);	/* the value before the cut was appended; the caller drops the whole message */
 	free(tok);
 	free(p);
 }
