@@ -29,7 +29,7 @@ teardown_file() {
 teardown() {
 	[ -n "${BATS_TEST_COMPLETED:-}" ] && return
 	"$BIN/ringtail" status -dir "$C" || true
-	tail -5 "$C"/node-*/logs/*.log
+	tail -n 5 "$C"/node-*/logs/*.log
 }
 
 url() { echo "http://127.0.0.1:$((9009 + $1 * 100 + OFF))"; }		# node N's distributor
@@ -53,8 +53,10 @@ unhealthy() {
 }
 
 @test "ringtail up -n 3: three ACTIVE tsdb-heads, every distributor ready" {
+	# up returns once every distributor can take writes: a quorum, two of
+	# the three heads; the third may still be observing the ring (2 s)
 	for n in 1 2 3; do
-		active "ingester-$n"
+		until_ok 20 active "ingester-$n"
 		curl -sf -o /dev/null "$(url "$n")/ready"
 	done
 	grep -q "Remote write:   $(url 1)/api/v1/push" "$DIR/up.out"

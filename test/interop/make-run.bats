@@ -21,7 +21,7 @@ teardown() {
 	[ -z "${DEMO:-}" ] || kill -TERM "$DEMO" 2>/dev/null || true
 	"$BIN/ringtail" down -dir "$D/demo/cluster" > /dev/null 2>&1 || true
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
-		tail -20 "$D/demo.out" "$D"/demo/prometheus.log 2>/dev/null || true
+		tail -n 20 "$D/demo.out" "$D"/demo/prometheus.log 2>/dev/null || true
 	fi
 }
 
