@@ -41,6 +41,21 @@ STATIC_LDLIBS := -static-libgcc -Wl,--as-needed \
                  -Wl,-Bdynamic -lssl -lcrypto
 LDFLAGS  += $(SANFLAGS)
 
+# `make static-agent`: gossip-agent linked all static against musl, its
+# libraries built from their Debian sources (contrib/static/build-deps), into
+# build-musl/bin. The sub-make runs with MUSL=1; only the agent is built so.
+MUSL_DIR := build-musl
+MUSL_DEPS := $(MUSL_DIR)/deps/prefix
+ifdef MUSL
+BUILD    := $(MUSL_DIR)
+CC       := musl-gcc
+# The agent speaks no TLS and matches no label regex.
+LIB_SKIP := lib/base/tls.c lib/tsdb/matcher.c
+PKG_CFLAGS := -isystem $(MUSL_DEPS)/include/bsd -DLIBBSD_OVERLAY -I$(MUSL_DEPS)/include
+STATIC_LDLIBS := -static -L$(MUSL_DEPS)/lib -lbsd -lmd -ljansson -levent -lyaml -lz -lprotobuf-c \
+                 -lsnappy -Wl,--gc-sections
+endif
+
 # Debian packages: build, tests, interop peers, bench.
 DEB_PKGS := build-essential clang pkg-config libbsd-dev libpcre2-dev libjansson-dev libsnappy-dev libmd-dev libevent-dev libssl-dev libyaml-dev zlib1g-dev \
             protobuf-c-compiler libprotobuf-c-dev golang-go golang-github-hashicorp-memberlist-dev \
@@ -51,7 +66,7 @@ DEB_PKGS := build-essential clang pkg-config libbsd-dev libpcre2-dev libjansson-
 PROTOS    := $(sort $(wildcard proto/*.proto))
 PROTO_SRCS := $(PROTOS:%.proto=$(BUILD)/%.pb-c.c)
 PROTO_HDRS := $(PROTOS:%.proto=$(BUILD)/%.pb-c.h)
-LIB_SRCS  := $(sort $(wildcard lib/*/*.c))
+LIB_SRCS  := $(filter-out $(LIB_SKIP),$(sort $(wildcard lib/*/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(PROTO_SRCS:%.c=%.o)
 LIBA      := $(BUILD)/libringtail.a
 PROGS     := $(notdir $(wildcard cmd/*))
@@ -65,7 +80,7 @@ FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzz/%)
 # The supervisor script (POSIX sh), copied next to the programs it runs.
 SCRIPTS   := $(BUILD)/bin/ringtail
 
-.PHONY: all check deps unit tools bats fuzz bench run install clean
+.PHONY: all check deps static-agent unit tools bats fuzz bench run install clean
 # Generated sources are kept (make would delete them as intermediates).
 .SECONDARY: $(PROTO_SRCS) $(PROTO_HDRS)
 .DEFAULT_GOAL := all
@@ -134,14 +149,24 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(BUILD)/libfuzz.a
 	@$(if $(V),,echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libfuzz.a $(PKG_LIBS) -lsnappy -lm
 
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+# apt_install PACKAGES: those not installed yet, after an apt-get update.
+apt_install = missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$(echo $$missing | sed 's/^/ /')"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+
+deps:
+	@$(call apt_install,$(DEB_PKGS))
+
+# The static musl agent: musl, the tools to build Debian source packages.
+STATIC_DEB_PKGS := musl-tools cmake dpkg-dev
+static-agent: deps
+	@$(call apt_install,$(STATIC_DEB_PKGS))
+	@contrib/static/build-deps $(MUSL_DIR)/deps
+	@$(MAKE) --no-print-directory MUSL=1 $(MUSL_DIR)/bin/gossip-agent
 
 unit: $(UNIT_BINS)
 tools: $(TOOL_BINS)
@@ -171,6 +196,6 @@ install: all
 	install -m 0644 share/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(MUSL_DIR)
 
 -include $(LIB_OBJS:.o=.d) $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -662,6 +664,7 @@ setup_socket(struct agent *a)
 	return EXIT_OK;
 }
 
+#ifdef __GLIBC__
 /*
  * The agent's large buffers (a push/pull state, a decoded ring) come and go
  * every push/pull. glibc raises its mmap threshold once such a buffer is
@@ -688,6 +691,16 @@ on_trim(evutil_socket_t fd, short what, void *arg)
 {
 	malloc_trim(0);
 }
+#else
+/*
+ * musl (make static-agent): mallocng maps large buffers on their own and
+ * gives freed pages back to the kernel by itself; there is nothing to tune.
+ */
+static void
+malloc_return_large(void)
+{
+}
+#endif
 
 /* dskit's cleanupObsoleteEntries ticker. */
 static void
@@ -759,7 +772,9 @@ setup(struct agent *a)
 	event_add(a->sig_int, NULL);
 	if (a->o.obsolete_timeout > 0)
 		a->obsolete = every(a, a->o.obsolete_timeout, on_obsolete);
+#ifdef __GLIBC__
 	a->trim = every(a, TRIM_INTERVAL_MS, on_trim);
+#endif
 	if (a->o.join.n == 0) {
 		a->joined = 1;
 		return EXIT_OK;

@@ -1,9 +1,10 @@
-#include <sys/queue.h>
-#include "lib/base/tree.h"
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* After the C headers: libbsd's defines __unused, a field name in musl's. */
+#include <sys/queue.h>
+#include "lib/base/tree.h"
 
 #include "lib/base/xmalloc.h"
 #include "lib/gossip/bqueue.h"

@@ -1,5 +1,4 @@
 #include <sys/socket.h>
-#include "lib/base/tree.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -7,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* After the C headers: libbsd's defines __unused, a field name in musl's. */
+#include "lib/base/tree.h"
 
 #include <event2/event.h>
 
