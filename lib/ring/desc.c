@@ -608,7 +608,8 @@ ring_desc_merge(struct ring_desc *d, const struct ring_desc *other, int local_ca
     struct ring_desc *change)
 {
 	static const struct ring_instance absent = { .state = RING_ACTIVE };
-	char **updated = xcalloc(other->n + d->n + 1, sizeof(*updated));
+	/* a received change updates at most its own instances; a local CAS may mark all LEFT */
+	char **updated = xcalloc(other->n + (local_cas ? d->n : 0) + 1, sizeof(*updated));
 	size_t nupdated = 0;
 	int tokens_changed = 0;
 
