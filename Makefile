@@ -9,6 +9,8 @@
 #                   the replicated cluster vs one tsdb-head and VictoriaMetrics
 #   make run        the most complete demo that exists today
 #   make install PREFIX=/usr/local
+#   make static-agent       gossip-agent all static against musl, into build-musl/bin
+#                           (libraries from Debian sources); install-static-agent installs it
 #   make check SANITIZE=1   the same under ASan + UBSan (build dir build-asan)
 
 CC       ?= cc
@@ -80,7 +82,7 @@ FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzz/%)
 # The supervisor script (POSIX sh), copied next to the programs it runs.
 SCRIPTS   := $(BUILD)/bin/ringtail
 
-.PHONY: all check deps static-agent unit tools bats fuzz bench run install clean
+.PHONY: all check deps static-agent install-static-agent unit tools bats fuzz bench run install clean
 # Generated sources are kept (make would delete them as intermediates).
 .SECONDARY: $(PROTO_SRCS) $(PROTO_HDRS)
 .DEFAULT_GOAL := all
@@ -178,7 +180,7 @@ check: deps
 	@$(MAKE) --no-print-directory all unit tools fuzz
 	@BUILD=$(BUILD) test/run-tests $(UNIT_BINS)
 
-bench: deps all tools
+bench: deps all tools static-agent
 	@BUILD=$(BUILD) contrib/bench/bench-blocks
 	@BUILD=$(BUILD) contrib/bench/bench-ingest
 	@BUILD=$(BUILD) contrib/bench/bench-gossip
@@ -194,6 +196,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/ringtail
 	install -m 0644 share/ringtail/* $(DESTDIR)$(PREFIX)/share/ringtail
 	install -m 0644 share/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
+
+# Replaces the installed gossip-agent with the static musl one.
+install-static-agent: static-agent
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(MUSL_DIR)/bin/gossip-agent $(DESTDIR)$(PREFIX)/bin
 
 clean:
 	rm -rf build build-asan $(MUSL_DIR)
