@@ -54,6 +54,7 @@ CC       := musl-gcc
 # The agent speaks no TLS and matches no label regex.
 LIB_SKIP := lib/base/tls.c lib/tsdb/matcher.c
 PKG_CFLAGS := -isystem $(MUSL_DEPS)/include/bsd -DLIBBSD_OVERLAY -I$(MUSL_DEPS)/include
+CFLAGS   += -ffunction-sections -fdata-sections
 STATIC_LDLIBS := -static -L$(MUSL_DEPS)/lib -lbsd -lmd -ljansson -levent -lyaml -lz -lprotobuf-c \
                  -lsnappy -Wl,--gc-sections
 endif
