@@ -9,12 +9,19 @@
 //	PUT  /state         the body becomes the push/pull user state
 //	GET  /remote-state  hex of the last push/pull user state received
 //	POST /leave         leave gracefully, then exit (SIGTERM: exit without leaving)
+//	GET  /arrivals      with -relay: "hex unix_ms" for each message's first arrival
+//
+// With -relay it passes on every user message the first time it receives
+// it, as dskit's memberlist KV passes on a change that altered its store:
+// a cluster of them propagates a broadcast the way a KV update travels, for
+// the benchmark to set beside gossip-agents.
 package main
 
 import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -43,14 +50,27 @@ type peer struct {
 	remoteState []byte
 	gone        map[string]string // name -> "dead" or "left"
 	list        *memberlist.Memberlist
+	relay       bool
+	arrived     map[string]int64 // -relay: message -> first arrival, unix ms
+	arrivals    []string
 }
 
 func (p *peer) NodeMeta(limit int) []byte { return nil }
 
 func (p *peer) NotifyMsg(b []byte) {
 	p.mu.Lock()
-	p.received = append(p.received, append([]byte(nil), b...))
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	m := append([]byte(nil), b...)
+	p.received = append(p.received, m)
+	if !p.relay {
+		return
+	}
+	if _, seen := p.arrived[string(m)]; seen {
+		return
+	}
+	p.arrived[string(m)] = time.Now().UnixMilli()
+	p.arrivals = append(p.arrivals, string(m))
+	p.queue.QueueBroadcast(broadcast(m))
 }
 
 func (p *peer) GetBroadcasts(overhead, limit int) [][]byte {
@@ -155,9 +175,10 @@ func main() {
 	suspicionMult := flag.Int("suspicion-mult", 4, "")
 	retransmitMult := flag.Int("retransmit-mult", 4, "")
 	compression := flag.Bool("compression", true, "")
+	relay := flag.Bool("relay", false, "pass on each user message the first time it arrives")
 	flag.Parse()
 
-	p := &peer{gone: map[string]string{}}
+	p := &peer{gone: map[string]string{}, relay: *relay, arrived: map[string]int64{}}
 	c := memberlist.DefaultLANConfig()
 	c.Name = *name
 	c.BindAddr = *bind
@@ -196,6 +217,13 @@ func main() {
 		defer p.mu.Unlock()
 		for _, m := range p.received {
 			io.WriteString(w, hex.EncodeToString(m)+"\n")
+		}
+	})
+	mux.HandleFunc("/arrivals", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, m := range p.arrivals {
+			fmt.Fprintf(w, "%s %d\n", hex.EncodeToString([]byte(m)), p.arrived[m])
 		}
 	})
 	mux.HandleFunc("/state", func(w http.ResponseWriter, r *http.Request) {
