@@ -16,6 +16,7 @@
 #define SPARE_CAP_MAX	4096
 
 struct spares {
+	int	registered;	/* with spares_key, for its destructor */
 	size_t	n;
 	struct {
 		uint8_t	*p;
@@ -74,10 +75,11 @@ void
 buf_free(struct buf *b)
 {
 	if (b->p != NULL && b->cap <= SPARE_CAP_MAX && spares.n < SPARES) {
-		if (spares.n == 0) {
+		if (!spares.registered) {
 			/* the destructor runs only for a thread that set a value */
 			pthread_once(&spares_once, spares_key_create);
 			pthread_setspecific(spares_key, &spares);
+			spares.registered = 1;
 		}
 		spares.b[spares.n].p = b->p;
 		spares.b[spares.n].cap = b->cap;
